@@ -1,0 +1,160 @@
+"""The `gaggle` command: the same engine the DAGs run, one migration or repo at a time."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from gaggle.compat import compat_views_sql
+from gaggle.errors import GaggleError
+from gaggle.spec import Migration, discover_migrations, load_migration
+
+DEFAULT_MIGRATIONS = Path("include/migrations")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except GaggleError as err:
+        print(f"gaggle: {err}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gaggle",
+        description="Move every consumer of a deprecated BigQuery table onto its replacement.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    describe = commands.add_parser(
+        "describe", help="check a migration folder strictly and summarize it"
+    )
+    _migration_argument(describe)
+    describe.set_defaults(run=_describe)
+
+    compat = commands.add_parser(
+        "compat-view",
+        help="print the CREATE VIEW statements that rebuild each old table from its new one",
+    )
+    _migration_argument(compat)
+    compat.set_defaults(run=_compat_view)
+
+    fleet = commands.add_parser(
+        "demo-fleet", help="write a deterministic fleet of demo consumer repos"
+    )
+    fleet.add_argument("--out", type=Path, required=True, help="directory to write the repos to")
+    fleet.add_argument("--repos", type=int, default=24, help="number of repos (default 24)")
+    fleet.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    fleet.set_defaults(run=_demo_fleet)
+
+    demo = commands.add_parser(
+        "demo",
+        help="generate the demo fleet and show every migration's summary and compat views",
+    )
+    demo.add_argument("--out", type=Path, default=Path("build/demo"), help="fleet directory")
+    demo.add_argument("--repos", type=int, default=24, help="number of demo repos")
+    demo.add_argument("--seed", type=int, default=7, help="random seed")
+    demo.add_argument(
+        "--migrations", type=Path, default=DEFAULT_MIGRATIONS, help="folder of migration folders"
+    )
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _migration_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--migration",
+        type=Path,
+        required=True,
+        help="migration folder, e.g. include/migrations/users_v2",
+    )
+
+
+def _describe(args: argparse.Namespace) -> int:
+    print(summary(load_migration(args.migration)))
+    return 0
+
+
+def _compat_view(args: argparse.Namespace) -> int:
+    print(compat_views_sql(load_migration(args.migration)), end="")
+    return 0
+
+
+def _demo_fleet(args: argparse.Namespace) -> int:
+    from gaggle.fleet import generate_fleet
+
+    repos = generate_fleet(args.out, args.repos, args.seed)
+    styles = Counter(repo.style for repo in repos)
+    untouched = sum(not repo.references_old_table for repo in repos)
+    print(
+        f"Wrote {len(repos)} demo repos to {args.out} "
+        f"({', '.join(f'{n} {s}' for s, n in sorted(styles.items()))}; "
+        f"{untouched} read no old table)"
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    _demo_fleet(args)
+    folders = discover_migrations(args.migrations)
+    if not folders:
+        print(f"gaggle: no migration folders under {args.migrations}", file=sys.stderr)
+        return 2
+    for folder in folders:
+        migration = load_migration(folder)
+        print()
+        print(summary(migration))
+        print()
+        print(compat_views_sql(migration), end="")
+    return 0
+
+
+def summary(migration: Migration) -> str:
+    """A human summary of what the migration will do, per old table."""
+    lines = [
+        f"Migration {migration.id}: {migration.title}",
+        f"  guide: {migration.guide_url}",
+        f"  pull requests: branch {migration.pull_request.branch}, "
+        f"title {migration.pull_request.title!r}",
+    ]
+    sources = []
+    if migration.consumers.repos:
+        sources.append(f"{len(migration.consumers.repos)} listed repos")
+    if migration.consumers.github_search:
+        sources.append(f"code search {migration.consumers.github_search!r}")
+    if migration.consumers.lineage:
+        sources.append("BigQuery lineage")
+    lines.append(f"  consumers from: {', '.join(sources) or 'nothing yet (add consumers:)'}")
+    for pair in migration.tables:
+        kinds = Counter(rule_kind(rule.path, rule.expression) for rule in _rules(migration, pair))
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        lines.append(f"  {pair.old} -> {pair.new}: {counts}")
+        for rule in _rules(migration, pair):
+            if rule.action == "manual":
+                lines.append(f"    manual: {rule.column}: {rule.note or '(no note)'}")
+    return "\n".join(lines)
+
+
+def _rules(migration: Migration, pair):
+    return [rule for rule in migration.rules if rule.old_table == pair.old]
+
+
+def rule_kind(path: tuple[str, ...], expression: str | None) -> str:
+    """unchanged, renamed (a plain column or STRUCT path), expression or manual."""
+    if expression is None:
+        return "manual"
+    if expression.strip().lower() == ".".join(path).lower():
+        return "unchanged"
+    parts = expression.strip().split(".")
+    if all(part.isidentifier() for part in parts):
+        return "renamed"
+    return "expression"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
