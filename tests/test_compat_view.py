@@ -1,0 +1,131 @@
+"""The compatibility view rebuilds each old table, with its exact schema, from the new one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from gaggle import duck
+from gaggle.compat import compat_views_sql
+from gaggle.schema import TableSchema
+from gaggle.spec import load_migration
+from tests.conftest import DEMO_MIGRATION
+
+GAGGLE = Path(sys.executable).parent / "gaggle"
+
+
+def _run_views(migration_folder: Path) -> tuple[duckdb.DuckDBPyConnection, str]:
+    migration = load_migration(migration_folder)
+    conn = duckdb.connect()
+    for pair in migration.tables:
+        duck.create_table(conn, migration.schema(pair.new))
+    sql = compat_views_sql(migration)
+    for statement in duck.transpile(sql):
+        conn.execute(statement)
+    return conn, sql
+
+
+def _schema_in_duckdb(conn: duckdb.DuckDBPyConnection, schema: TableSchema) -> list:
+    """DuckDB's own spelling of a BigQuery schema: create it under a scratch name, describe it."""
+    scratch = TableSchema(schema.table.__class__("scratch", "expected", "t"), schema.fields)
+    duck.create_table(conn, scratch)
+    return duck.describe(conn, duck.duckdb_table(scratch.table))
+
+
+def test_view_has_exactly_the_old_schema_nested_fields_included():
+    migration = load_migration(DEMO_MIGRATION)
+    conn, _ = _run_views(DEMO_MIGRATION)
+    pair = migration.tables[0]
+    got = duck.describe(conn, duck.duckdb_table(pair.old))
+    expected = _schema_in_duckdb(conn, migration.schema(pair.old))
+    assert got == expected
+    names = [name for name, _ in got]
+    assert names[:4] == ["user_id", "email", "full_name", "country"]
+    assert dict(got)["sessions"].startswith("STRUCT(session_id VARCHAR, started_ms BIGINT")
+
+
+def test_view_computes_old_values_from_a_new_row():
+    migration = load_migration(DEMO_MIGRATION)
+    conn, _ = _run_views(DEMO_MIGRATION)
+    new = duck.duckdb_table(migration.tables[0].new)
+    conn.execute(
+        f"""INSERT INTO {new} (user_id, email_address, geo, locale, signup_at, status,
+            subscription, primary_device, visits, labels)
+        VALUES ('u1', 'a@example.com', {{'country_code': 'DE', 'region': 'BE', 'city': 'Berlin'}},
+            'de-DE', TIMESTAMPTZ '2024-01-02 03:04:05.678+00', 'ACTIVE',
+            {{'plan': 'pro', 'mrr_cents': 1999}},
+            {{'os_name': 'android', 'model_name': 'pixel'}},
+            [{{'id': 's2', 'started_at': TIMESTAMPTZ '2024-01-03 00:00:00+00', 'duration_s': 5}},
+             {{'id': 's1', 'started_at': TIMESTAMPTZ '2024-01-02 00:00:00+00', 'duration_s': 9}}],
+            ['vip'])"""
+    )
+    row = conn.execute(
+        "SELECT user_id, email, country, city, language, signup_ms, created_date, is_active, "
+        "plan, mrr_usd, device, sessions, tags, age_bucket "
+        f"FROM {duck.duckdb_table(migration.tables[0].old)}"
+    ).fetchone()
+    (user_id, email, country, city, language, signup_ms, created, active, plan, mrr, device,
+     sessions, tags, age_bucket) = row  # fmt: skip
+    assert (user_id, email, country, city, language) == ("u1", "a@example.com", "DE", "Berlin", "de")
+    assert signup_ms == 1704164645678
+    assert str(created) == "2024-01-02"
+    assert active is True and plan == "pro" and mrr == pytest.approx(19.99)
+    assert device == {"os": "android", "model": "pixel"}
+    # Element order of the ARRAY survives the rebuild.
+    assert [s["session_id"] for s in sessions] == ["s2", "s1"]
+    assert sessions[1]["started_ms"] == 1704153600000
+    assert tags == ["vip"]
+    assert age_bucket is None  # a manual column has no automatic value
+
+
+def test_manual_columns_are_named_with_their_note_in_the_view():
+    _, sql = _run_views(DEMO_MIGRATION)
+    assert "-- manual: age_bucket has no automatic mapping (replaced by birth_year" in sql
+    assert "CAST(NULL AS STRING) AS age_bucket" in sql
+
+
+def test_reserved_word_columns_are_quoted(migration_copy: Path):
+    for name in ("acme-prod.core.users_v1.json",):
+        path = migration_copy / "schemas" / name
+        path.write_text(path.read_text().replace('"name": "plan"', '"name": "select"'))
+    mapping = migration_copy / "mapping.csv"
+    mapping.write_text(mapping.read_text().replace(",plan,subscription.plan", ",select,subscription.plan"))
+    conn, sql = _run_views(migration_copy)
+    assert "subscription.plan AS `select`" in sql
+    cols = [name for name, _ in duck.describe(conn, '"acme-prod"."core"."users_v1"')]
+    assert "select" in cols
+
+
+def test_compat_view_command_prints_the_views():
+    result = subprocess.run(
+        [str(GAGGLE), "compat-view", "--migration", str(DEMO_MIGRATION)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.count("CREATE OR REPLACE VIEW `acme-prod.core.users_v1` AS") == 1
+    assert "FROM `acme-prod.core.users_v2`;" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["describe", "compat-view", "demo-fleet", "demo"])
+def test_every_subcommand_has_help(command: str):
+    result = subprocess.run([str(GAGGLE), command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert f"usage: gaggle {command}" in result.stdout
+
+
+def test_a_malformed_spec_exits_2_with_the_located_error(migration_copy: Path):
+    yaml = migration_copy / "migration.yaml"
+    yaml.write_text(yaml.read_text().replace("title:", "titel:"))
+    result = subprocess.run(
+        [str(GAGGLE), "compat-view", "--migration", str(migration_copy)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert f"{yaml}:3: titel: is not a known key" in result.stderr
+    assert result.stdout == ""
