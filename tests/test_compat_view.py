@@ -70,7 +70,13 @@ def test_view_computes_old_values_from_a_new_row():
     ).fetchone()
     (user_id, email, country, city, language, signup_ms, created, active, plan, mrr, device,
      sessions, tags, age_bucket) = row  # fmt: skip
-    assert (user_id, email, country, city, language) == ("u1", "a@example.com", "DE", "Berlin", "de")
+    assert (user_id, email, country, city, language) == (
+        "u1",
+        "a@example.com",
+        "DE",
+        "Berlin",
+        "de",
+    )
     assert signup_ms == 1704164645678
     assert str(created) == "2024-01-02"
     assert active is True and plan == "pro" and mrr == pytest.approx(19.99)
@@ -93,7 +99,9 @@ def test_reserved_word_columns_are_quoted(migration_copy: Path):
         path = migration_copy / "schemas" / name
         path.write_text(path.read_text().replace('"name": "plan"', '"name": "select"'))
     mapping = migration_copy / "mapping.csv"
-    mapping.write_text(mapping.read_text().replace(",plan,subscription.plan", ",select,subscription.plan"))
+    mapping.write_text(
+        mapping.read_text().replace(",plan,subscription.plan", ",select,subscription.plan")
+    )
     conn, sql = _run_views(migration_copy)
     assert "subscription.plan AS `select`" in sql
     cols = [name for name, _ in duck.describe(conn, '"acme-prod"."core"."users_v1"')]

@@ -19,7 +19,9 @@ def duckdb_type(field: Field) -> str:
     for node in built.walk():
         # BigQuery NUMERIC is DECIMAL(38, 9); DuckDB's bare DECIMAL would be (18, 3).
         if isinstance(node, exp.DataType) and node.this in _DECIMALS and not node.expressions:
-            node.set("expressions", [exp.DataTypeParam(this=exp.Literal.number(n)) for n in (38, 9)])
+            node.set(
+                "expressions", [exp.DataTypeParam(this=exp.Literal.number(n)) for n in (38, 9)]
+            )
     return built.sql("duckdb")
 
 
@@ -31,7 +33,9 @@ def duckdb_table(name: TableName) -> str:
 def create_table(conn: duckdb.DuckDBPyConnection, schema: TableSchema) -> None:
     """An empty DuckDB table with the BigQuery schema, in an attached in-memory catalog."""
     name = schema.table
-    attached = {row[0] for row in conn.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    attached = {
+        row[0] for row in conn.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
     if name.project not in attached:
         conn.execute(f"ATTACH ':memory:' AS \"{name.project}\"")
     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name.project}"."{name.dataset}"')
