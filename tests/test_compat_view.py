@@ -8,11 +8,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from gaggle import duck
 from gaggle.compat import compat_views_sql
 from gaggle.schema import TableSchema
 from gaggle.spec import load_migration
+
 from tests.conftest import DEMO_MIGRATION
 
 GAGGLE = Path(sys.executable).parent / "gaggle"

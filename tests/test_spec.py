@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from gaggle.errors import SpecError
 from gaggle.names import TableName
 from gaggle.spec import load_migration

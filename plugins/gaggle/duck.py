@@ -9,7 +9,6 @@ from sqlglot import exp
 from gaggle.names import TableName
 from gaggle.schema import Field, TableSchema
 
-
 _DECIMALS = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
 
 
