@@ -1,0 +1,80 @@
+"""Mapping expressions written into a consumer's query: qualified, parenthesized, named."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+from gaggle.names import quote_identifier
+from gaggle.schema import TableSchema
+
+# Expressions that bind tighter than any operator: safe anywhere without parentheses.
+_ATOMIC = (
+    exp.Column,
+    exp.Dot,
+    exp.Func,
+    exp.Bracket,
+    exp.Paren,
+    exp.Literal,
+    exp.Identifier,
+    exp.Null,
+    exp.Boolean,
+)
+
+
+@lru_cache(maxsize=4096)
+def _parse(expression: str) -> exp.Expr:
+    return sqlglot.parse_one(expression, read="bigquery")
+
+
+def is_atomic(expression: str) -> bool:
+    return isinstance(_parse(expression), _ATOMIC)
+
+
+def implicit_name(expression: str) -> str | None:
+    """The output name BigQuery gives the expression when selected without alias."""
+    tree = _parse(expression)
+    if isinstance(tree, exp.Column):
+        return tree.name
+    if isinstance(tree, exp.Dot):
+        return tree.expression.name
+    return None
+
+
+def qualify(expression: str, qualifier: str | None, new_schema: TableSchema) -> str:
+    """Prefix each column of the new table in the expression with `qualifier.`.
+
+    Columns of aliases the expression defines itself (`v.id` over `UNNEST(visits) AS v`)
+    are left alone. The author's spelling of the expression is otherwise kept.
+    """
+    if not qualifier:
+        return expression
+    return _qualify(expression, qualifier, new_schema)
+
+
+@lru_cache(maxsize=4096)
+def _qualify(expression: str, qualifier: str, new_schema: TableSchema) -> str:
+    tree = _parse(expression).copy()
+    local = {a.name.lower() for a in tree.find_all(exp.TableAlias) if a.name}
+    local |= {c.name.lower() for a in tree.find_all(exp.TableAlias) for c in a.columns if c.name}
+    offsets = []
+    for column in tree.find_all(exp.Column):
+        first = column.parts[0]
+        if first.name.lower() in local or new_schema.find((first.name,)) is None:
+            continue
+        if "start" in first.meta:
+            offsets.append(first.meta["start"])
+    text = expression
+    for offset in sorted(set(offsets), reverse=True):
+        text = text[:offset] + qualifier + "." + text[offset:]
+    return text
+
+
+def projection_text(expression: str, old_name: str) -> str:
+    """`expression AS old_name`, or the bare expression when its implicit name is old_name."""
+    name = implicit_name(expression)
+    if name is not None and name.lower() == old_name.lower():
+        return expression
+    return f"{expression} AS {quote_identifier(old_name)}"

@@ -1,0 +1,61 @@
+"""What a rewrite did: every change and every flag, located in the original text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class FlagReason(StrEnum):
+    """The closed list of reasons a reference is left for a human."""
+
+    MANUAL_COLUMN = "manual-column"  # the mapping table says: a judgment call
+    AMBIGUOUS_COLUMN = "ambiguous-column"  # an unqualified name several sources have
+    UNKNOWN_SOURCE_SCHEMA = "unknown-source-schema"  # a source without schema may own the name
+    AMBIGUOUS_TABLE = "ambiguous-table"  # a short table name two old tables match
+    UNPARSEABLE = "unparseable"  # the SQL does not parse: the file is left unchanged
+    UNRESOLVED_TEMPLATE = "unresolved-template"  # a template names an old table we cannot edit
+    STAR_OVER_USING_JOIN = "star-over-using-join"  # * over a USING join: expand by hand
+    UNRESOLVED_REFERENCE = "unresolved-reference"  # an old table name the engine could not place
+    WRITES_OLD_TABLE = "writes-old-table"  # DML into the deprecated table itself
+    INTERNAL_ERROR = "internal-error"  # a bug in gaggle: the file is left unchanged
+
+
+@dataclass(frozen=True)
+class Change:
+    line: int
+    column: int
+    before: str
+    after: str
+    rule: str  # table, column, qualifier, star, manual-comment, template
+
+
+@dataclass(frozen=True)
+class Flag:
+    line: int
+    column: int
+    reason: FlagReason
+    message: str
+
+
+@dataclass
+class RewriteResult:
+    original: str
+    text: str
+    changes: list[Change] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    @property
+    def references_found(self) -> bool:
+        return bool(self.changes or self.flags)
+
+    def to_dict(self) -> dict:
+        return {
+            "changed": self.changed,
+            "changes": [asdict(c) for c in self.changes],
+            "flags": [{**asdict(f), "reason": str(f.reason)} for f in self.flags],
+        }

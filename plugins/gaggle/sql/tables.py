@@ -1,0 +1,107 @@
+"""Which table a reference names, and how to spell its replacement in the author's form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from gaggle.names import TableName
+from gaggle.spec import Migration
+
+
+@dataclass(frozen=True)
+class TableMatch:
+    old: TableName | None  # None when the short name is ambiguous
+    candidates: tuple[TableName, ...]
+
+
+class TableMatcher:
+    """Matches table references against the migration's old tables and the catalog."""
+
+    def __init__(self, migration: Migration) -> None:
+        self.migration = migration
+        self.new_for = {pair.old: pair.new for pair in migration.tables}
+        self._full = {_key(str(old)): old for old in self.new_for}
+        self._short: dict[str, list[TableName]] = {}
+        for old in self.new_for:
+            self._short.setdefault(_key(old.short), []).append(old)
+        self._catalog_full = {_key(str(name)): name for name in migration.catalog.tables}
+        self._catalog_short: dict[str, list[TableName]] = {}
+        for name in migration.catalog.tables:
+            self._catalog_short.setdefault(_key(name.short), []).append(name)
+        self.old_table_words = {old.table.lower() for old in self.new_for}
+
+    def match_old(self, table: exp.Table) -> TableMatch | None:
+        """The old table a reference names, or None when it names no old table."""
+        parts = _parts(table)
+        if len(parts) == 3:
+            found = self._full.get(_key(".".join(parts)))
+            return TableMatch(found, (found,)) if found else None
+        if len(parts) == 2:
+            found_short = self._short.get(_key(".".join(parts)), [])
+            if len(found_short) == 1:
+                return TableMatch(found_short[0], tuple(found_short))
+            if found_short:
+                return TableMatch(None, tuple(found_short))
+        return None
+
+    def catalog_name(self, table: exp.Table) -> TableName | None:
+        """The catalog table a reference names (old, new or any other with a schema)."""
+        parts = _parts(table)
+        if len(parts) == 3:
+            return self._catalog_full.get(_key(".".join(parts)))
+        if len(parts) == 2:
+            found = self._catalog_short.get(_key(".".join(parts)), [])
+            return found[0] if len(found) == 1 else None
+        return None
+
+    def replacement_text(self, original: str, table: exp.Table, old: TableName) -> str:
+        """The new table's name written the way the author wrote the old one."""
+        new = self.new_for[old]
+        parts = _parts(table)
+        whole_quoted = (
+            original.startswith("`") and original.endswith("`") and original.count("`") == 2
+        )
+        if len(parts) == 2 and new.project != old.project:
+            return new.quoted()  # the short form only works in the same project
+        if new.project == old.project and new.dataset == old.dataset:
+            return _replace_last_part(original, old.table, new.table)
+        if whole_quoted:
+            return f"`{new}`" if len(parts) == 3 else f"`{new.short}`"
+        written = [new.project, new.dataset, new.table][-len(parts) :]
+        quoted_parts = [p.startswith("`") for p in _split_written(original)]
+        return ".".join(f"`{w}`" if q else w for w, q in zip(written, quoted_parts, strict=False))
+
+
+def _parts(table: exp.Table) -> list[str]:
+    return [p.name for p in table.parts]
+
+
+def _key(name: str) -> str:
+    # Project and dataset names are case-sensitive in BigQuery, table names mostly
+    # not; matching case-insensitively errs towards finding a reference to flag.
+    return name.lower()
+
+
+def _replace_last_part(original: str, old_table: str, new_table: str) -> str:
+    closing = "`" if original.endswith("`") else ""
+    body = original[: len(original) - len(closing)]
+    if body.lower().endswith(old_table.lower()):
+        return body[: len(body) - len(old_table)] + new_table + closing
+    raise ValueError(f"{original!r} does not end with {old_table!r}")
+
+
+def _split_written(original: str) -> list[str]:
+    """Split `a`.b.`c` into its written parts, keeping backticks."""
+    parts, current, quoted = [], "", False
+    for ch in original:
+        if ch == "`":
+            quoted = not quoted
+        if ch == "." and not quoted:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    parts.append(current.strip())
+    return parts

@@ -1,0 +1,56 @@
+"""Mask template syntax so the SQL parses, offsets unchanged, and put it back byte for byte.
+
+Jinja (dbt, Airflow macros) is replaced by text of the same length: an expression
+`{{ ... }}` becomes an identifier the parser accepts wherever a value or table name
+may stand, and a tag `{% ... %}` or comment `{# ... #}` becomes a SQL comment. Since
+every offset is unchanged, edits computed on the masked text apply to the original.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+PLACEHOLDER_PREFIX = "__gj"
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    start: int
+    end: int
+    source: str  # the original template text, e.g. {{ source('core', 'users_v1') }}
+    name: str  # the identifier standing in for it in the masked text
+
+
+def mask(text: str) -> tuple[str, list[Placeholder]]:
+    """The text with every template masked, and the expression placeholders in order."""
+    pieces: list[str] = []
+    placeholders: list[Placeholder] = []
+    cursor = 0
+    for index, match in enumerate(_TEMPLATE.finditer(text)):
+        source = match.group(0)
+        pieces.append(text[cursor : match.start()])
+        if source.startswith("{{"):
+            name = _identifier(index, source)
+            placeholders.append(Placeholder(match.start(), match.end(), source, name))
+            pieces.append(name)
+        else:
+            pieces.append(_comment(source))
+        cursor = match.end()
+    pieces.append(text[cursor:])
+    return "".join(pieces), placeholders
+
+
+def _identifier(index: int, source: str) -> str:
+    """An identifier exactly as long as the template (at least 5 chars: `{{x}}`)."""
+    stem = f"{PLACEHOLDER_PREFIX}{index}_"
+    if len(stem) > len(source):
+        stem = f"_{index}"[: len(source)]
+    return stem + "_" * (len(source) - len(stem))
+
+
+def _comment(source: str) -> str:
+    """A block comment of the same length that keeps the template's line breaks."""
+    inner = re.sub(r"[^\n]", " ", source[2:-2]).replace("*/", "  ")
+    return "/*" + inner + "*/"
