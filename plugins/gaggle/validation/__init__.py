@@ -1,0 +1,1 @@
+"""Validation backends: evidence that a rewrite keeps every consumer's results."""

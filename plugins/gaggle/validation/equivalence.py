@@ -1,0 +1,133 @@
+"""Semantic equivalence: the original query over the compatibility view and the rewritten
+query over the new table return the same rows, in DuckDB, on synthetic data.
+
+The verdict is equal, different (with a smallest differing row) or not checkable
+(with the reason), never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from gaggle import duck
+from gaggle.compat import compat_view_sql
+from gaggle.spec import Migration
+from gaggle.validation.synthetic import duckdb_literal, generate_rows
+
+
+class Outcome(StrEnum):
+    EQUAL = "equal"
+    DIFFERENT = "different"
+    NOT_CHECKABLE = "not-checkable"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    detail: str = ""
+    rows_compared: int = 0
+
+
+def check_equivalence(
+    before_sql: str, after_sql: str, migration: Migration, rows: int = 24, seed: int = 0
+) -> Verdict:
+    """Run both queries on the same synthetic data and compare the results as multisets."""
+    try:
+        before = _single_query(before_sql)
+        after = _single_query(after_sql)
+    except _NotCheckable as err:
+        return Verdict(Outcome.NOT_CHECKABLE, str(err))
+    conn = _database(migration, rows, seed)
+    try:
+        expected = conn.execute(before).fetchall()
+    except duckdb.Error as err:
+        return Verdict(Outcome.NOT_CHECKABLE, f"the original does not run in DuckDB: {err}")
+    try:
+        got = conn.execute(after).fetchall()
+    except duckdb.Error as err:
+        return Verdict(
+            Outcome.DIFFERENT, f"the rewritten query fails where the original runs: {err}"
+        )
+    missing = Counter(map(_normal, expected)) - Counter(map(_normal, got))
+    extra = Counter(map(_normal, got)) - Counter(map(_normal, expected))
+    if not missing and not extra:
+        return Verdict(Outcome.EQUAL, rows_compared=len(expected))
+    side, row = (
+        ("only in the original", min(missing)) if missing else ("only in the rewrite", min(extra))
+    )
+    return Verdict(Outcome.DIFFERENT, f"smallest differing row, {side}: {row}", len(expected))
+
+
+class _NotCheckable(Exception):
+    pass
+
+
+def _single_query(sql: str) -> str:
+    if "{{" in sql or "{%" in sql:
+        raise _NotCheckable("templated SQL: compile it first")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+    except SqlglotError as err:
+        raise _NotCheckable(f"does not parse: {err}") from err
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise _NotCheckable("only a single query can be compared (not scripts or DML)")
+    if statements[0].find(exp.Parameter, exp.Placeholder):
+        raise _NotCheckable("uses query parameters")
+    try:
+        return statements[0].sql("duckdb")
+    except SqlglotError as err:
+        raise _NotCheckable(f"cannot be transpiled to DuckDB: {err}") from err
+
+
+def _database(migration: Migration, rows: int, seed: int) -> duckdb.DuckDBPyConnection:
+    """Every catalog table except the old ones filled; the old ones as compatibility views."""
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    olds = {pair.old for pair in migration.tables}
+    for name, schema in sorted(migration.catalog.tables.items()):
+        if name in olds:
+            continue
+        duck.create_table(conn, schema)
+        data = generate_rows(schema, rows, seed)
+        if data:
+            values = ",\n".join(
+                "("
+                + ", ".join(
+                    f"CAST({duckdb_literal(row[f.name])} AS {duck.duckdb_type(f)})"
+                    for f in schema.fields
+                )
+                + ")"
+                for row in data
+            )
+            conn.execute(f"INSERT INTO {duck.duckdb_table(name)} VALUES {values}")
+    for pair in migration.tables:
+        if not pair.old.is_wildcard:
+            for statement in duck.transpile(compat_view_sql(migration, pair)):
+                conn.execute(statement)
+    projects = sorted({name.project for name in migration.catalog.tables})
+    if projects:
+        conn.execute(f'USE "{projects[0]}"')
+    return conn
+
+
+def _normal(row: tuple) -> str:
+    """A comparable, sortable form of a row: floats rounded, nested values recursed."""
+    return repr(tuple(_normal_value(v) for v in row))
+
+
+def _normal_value(value):
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    if isinstance(value, dict):
+        return tuple((k, _normal_value(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(_normal_value(v) for v in value)
+    return value
