@@ -44,6 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     _migration_argument(compat)
     compat.set_defaults(run=_compat_view)
 
+    rewrite = commands.add_parser(
+        "rewrite", help="rewrite a repo's references to the old tables in place"
+    )
+    _migration_argument(rewrite)
+    rewrite.add_argument("repo", type=Path, help="the consumer repo's directory")
+    rewrite.add_argument(
+        "--check", action="store_true", help="write nothing; print the unified diff"
+    )
+    rewrite.add_argument("--report", type=Path, help="write the JSON report to this file")
+    rewrite.set_defaults(run=_rewrite)
+
     fleet = commands.add_parser(
         "demo-fleet", help="write a deterministic fleet of demo consumer repos"
     )
@@ -83,6 +94,35 @@ def _describe(args: argparse.Namespace) -> int:
 def _compat_view(args: argparse.Namespace) -> int:
     print(compat_views_sql(load_migration(args.migration)), end="")
     return 0
+
+
+def _rewrite(args: argparse.Namespace) -> int:
+    import json
+
+    from gaggle.repo import rewrite_repo
+
+    if not args.repo.is_dir():
+        print(f"gaggle: {args.repo} is not a directory", file=sys.stderr)
+        return 2
+    outcome = rewrite_repo(args.repo, load_migration(args.migration), write=not args.check)
+    if args.check:
+        for file in outcome.touched:
+            print(file.diff(), end="")
+    for file in outcome.touched:
+        for flag in file.result.flags:
+            print(f"{file.path}:{flag.line}:{flag.column}: {flag.reason}: {flag.message}")
+    counts = outcome.summary_counts()
+    print(
+        f"{counts['files_scanned']} files scanned: {counts.get('changed', 0)} changed, "
+        f"{counts.get('flagged', 0)} with flags, {counts.get('failed', 0)} failed; "
+        f"{counts['changes']} changes, {counts['flags']} flags"
+    )
+    if args.report:
+        args.report.write_text(json.dumps(outcome.to_dict(), indent=2) + "\n")
+    internal = [
+        f for file in outcome.files for f in file.result.flags if f.reason == "internal-error"
+    ]
+    return 1 if internal else 0
 
 
 def _demo_fleet(args: argparse.Namespace) -> int:
