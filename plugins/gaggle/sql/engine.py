@@ -52,6 +52,7 @@ class Source:
     columns: frozenset[str] | None  # lower-cased top-level names; None when unknown
     old: TableName | None = None
     has_alias: bool = True
+    node: exp.Expr | None = None  # an UNNEST whose own argument cannot read from it
 
 
 @dataclass
@@ -140,6 +141,7 @@ class _FileRewrite:
         self.placeholders: dict[str, templates.Placeholder] = {}
         self.tokens: list[Token] = []
         self.token_at: dict[int, int] = {}
+        self.alias_words: set[str] = set()  # table aliases and CTE names: never a table
 
     # ------------------------------------------------------------------ driver
 
@@ -155,6 +157,7 @@ class _FileRewrite:
         self.token_at = {token.start: i for i, token in enumerate(self.tokens)}
         for statement in statements:
             if statement is not None:
+                self.alias_words |= {a.name.lower() for a in statement.find_all(exp.TableAlias)}
                 self._statement(statement)
         self._check_nothing_left()
         self._comment_manual_columns()
@@ -287,6 +290,10 @@ class _FileRewrite:
         ]:
             if item is not None and item.alias_or_name:
                 order.append(item.alias_or_name.lower())
+            elif isinstance(item, exp.Unnest) and not _has_alias(item):
+                # UNNEST of STRUCTs without alias exposes the fields as columns: names
+                # gaggle cannot list, so unqualified names there are not resolved.
+                sources[f"unnest#{id(item)}"] = Source("unknown", "UNNEST(...)", None, node=item)
         return Frame(sources, list(scope.columns), select, order)
 
     def _source(self, alias: str, src: exp.Expr | Scope) -> Source:
@@ -401,15 +408,19 @@ class _FileRewrite:
         current: Frame | None = frame
         while current is not None:
             owners = [s for s in current.sources.values() if s.columns and name in s.columns]
-            unknown = [s for s in current.sources.values() if s.columns is None]
+            unknown = [
+                s
+                for s in current.sources.values()
+                if s.columns is None and not any(a is s.node for a in _ancestors(column))
+            ]
             if owners or unknown:
                 break
             current = current.parent
         else:
             return None
         old = [s for s in owners if s.kind == "old"]
-        if not old:
-            return None
+        if not old or name in _using_names(frame):
+            return None  # USING merges the column; a renamed one is flagged by _check_using
         position = _span(idents)
         if len(owners) > 1:
             others = ", ".join(s.alias for s in owners)
@@ -733,13 +744,14 @@ class _FileRewrite:
     def _check_nothing_left(self) -> None:
         """Every token naming an old table must be one the engine edited or flagged."""
         words = self.engine.tables.old_table_words
+        aliases = self.alias_words
         covered = [(e.start, e.end) for e in self.edits] + self.placed
         for token in self.tokens:
             if token.token_type not in (TokenType.VAR, TokenType.IDENTIFIER):
                 continue
             last = token.text.lower().rsplit(".", 1)[-1]
-            if last not in words:
-                continue
+            if last not in words or token.text.lower() in aliases:
+                continue  # an alias or CTE spelled like the old table is not the old table
             start = token.start - (1 if token.token_type == TokenType.IDENTIFIER else 0)
             if any(a <= start < b or a <= token.start < b for a, b in covered):
                 continue
@@ -795,6 +807,30 @@ def _reference(column: exp.Column) -> tuple[exp.Expr, list[exp.Identifier]]:
         node = node.parent
         idents.append(node.expression)
     return node, idents
+
+
+def _has_alias(node: exp.Expr) -> bool:
+    alias = node.args.get("alias")
+    return alias is not None and bool(alias.name or alias.columns)
+
+
+def _ancestors(node: exp.Expr) -> list[exp.Expr]:
+    found = []
+    while node.parent is not None:
+        node = node.parent
+        found.append(node)
+    return found
+
+
+def _using_names(frame: Frame) -> set[str]:
+    select = frame.select
+    if select is None:
+        return set()
+    return {
+        item.name.lower()
+        for join in select.args.get("joins") or []
+        for item in join.args.get("using") or []
+    }
 
 
 def _star_of(projection: exp.Expr) -> exp.Star | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 PLACEHOLDER_PREFIX = "__gj"
+# Expressions that render to nothing or to whole statements: masked as comments.
+_STATEMENT_LEVEL = re.compile(r"^\{\{-?\s*(config|log|print|set_sql_header)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ def mask(text: str) -> tuple[str, list[Placeholder]]:
     for index, match in enumerate(_TEMPLATE.finditer(text)):
         source = match.group(0)
         pieces.append(text[cursor : match.start()])
-        if source.startswith("{{"):
+        if source.startswith("{{") and not _STATEMENT_LEVEL.match(source):
             name = _identifier(index, source)
             placeholders.append(Placeholder(match.start(), match.end(), source, name))
             pieces.append(name)

@@ -43,6 +43,8 @@ def _scalar(field: Field, rng: random.Random, index: int):
     if field.is_struct:
         return {child.name: _value(child, rng, index) for child in field.fields}
     kind = field.type
+    if field.name == "_TABLE_SUFFIX":
+        return (date(2024, 1, 1) + timedelta(days=rng.randint(-20, 60))).strftime("%Y%m%d")
     if kind == "STRING":
         if field.name.lower().endswith("id"):
             return _KEYS[index % len(_KEYS)]
