@@ -780,7 +780,8 @@ class _FileRewrite:
 
     def _change(self, edit: Edit) -> Change:
         line, column = self.index.position(edit.start)
-        return Change(line, column, self.text[edit.start : edit.end], edit.text, edit.rule)
+        before = self.text[edit.start : edit.end]
+        return Change(line, column, before, edit.text, edit.rule, edit.start, edit.end)
 
     def _sorted_flags(self) -> list[Flag]:
         unique = {(f.line, f.column, f.reason, f.message): f for f in self.flags}

@@ -28,6 +28,8 @@ class Change:
     before: str
     after: str
     rule: str  # table, column, qualifier, star, manual-comment, template
+    start: int = 0  # offset of `before` in the original text
+    end: int = 0
 
 
 @dataclass(frozen=True)
