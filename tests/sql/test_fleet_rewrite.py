@@ -6,13 +6,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlglot.dialects.bigquery import BigQuery
-from sqlglot.tokens import TokenType
-
 from gaggle.fleet import generate_fleet
 from gaggle.spec import load_migration
 from gaggle.sql import FlagReason, SqlRewriter
 from gaggle.validation.equivalence import Outcome, check_equivalence
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.tokens import TokenType
+
 from tests.conftest import DEMO_MIGRATION
 
 FATAL = {FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR, FlagReason.UNRESOLVED_REFERENCE}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from gaggle.spec import load_migration
 from gaggle.sql import SqlRewriter
 from gaggle.validation.equivalence import Outcome, check_equivalence
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import DEMO_MIGRATION
 
 MIGRATION = load_migration(DEMO_MIGRATION)
