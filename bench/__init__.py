@@ -1,0 +1,1 @@
+"""`make bench`: figures measured in one run, each beside the baseline it is judged against."""

@@ -1,0 +1,67 @@
+"""Golden before/after cases: each folder under tests/golden is one titled specification."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from gaggle.spec import load_migration
+from gaggle.sql import FlagReason, SqlRewriter
+from gaggle.validation.equivalence import Outcome, check_equivalence
+from ruamel.yaml import YAML
+
+from tests.conftest import DEMO_MIGRATION, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = (
+    sorted(p for p in GOLDEN.iterdir() if (p / "before.sql").is_file()) if GOLDEN.is_dir() else []
+)
+MIGRATION = load_migration(DEMO_MIGRATION)
+ENGINE = SqlRewriter(MIGRATION)
+
+
+def _case(folder: Path) -> dict:
+    return YAML(typ="safe").load((folder / "case.yaml").read_text()) or {}
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
+def test_golden_rewrite(folder: Path):
+    spec = _case(folder)
+    assert spec.get("title"), f"{folder.name}: every case has a title"
+    result = ENGINE.rewrite(_read(folder / "before.sql"))
+    assert result.text == _read(folder / "after.sql")
+    expected = Counter((flag["line"], flag["reason"]) for flag in spec.get("flags") or [])
+    got = Counter((flag.line, str(flag.reason)) for flag in result.flags)
+    assert got == expected
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
+def test_golden_after_is_a_fixed_point(folder: Path):
+    after = _read(folder / "after.sql")
+    assert ENGINE.rewrite(after).text == after
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
+def test_golden_before_and_after_return_the_same_rows(folder: Path):
+    spec = _case(folder)
+    flags = {flag["reason"] for flag in spec.get("flags") or []}
+    if spec.get("semantic") is False:
+        pytest.skip("marked not runnable in DuckDB (scripting, DML or temp functions)")
+    if flags & {str(FlagReason.MANUAL_COLUMN), str(FlagReason.UNPARSEABLE)}:
+        pytest.skip("a human decides the flagged references; nothing to compare")
+    before, after = _read(folder / "before.sql"), _read(folder / "after.sql")
+    if before == after:
+        pytest.skip("no reference: nothing to compare")
+    verdict = check_equivalence(before, after, MIGRATION)
+    if verdict.outcome == Outcome.NOT_CHECKABLE:
+        pytest.skip(f"DuckDB cannot run it: {verdict.detail[:200]}")
+    assert verdict.outcome == Outcome.EQUAL, verdict.detail
+
+
+def test_there_are_at_least_80_golden_cases():
+    assert len(CASES) >= 80
