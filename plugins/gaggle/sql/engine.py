@@ -288,8 +288,10 @@ class _FileRewrite:
             from_.this if from_ else None,
             *[j.this for j in select.args.get("joins") or []],
         ]:
-            if item is not None and item.alias_or_name:
-                order.append(item.alias_or_name.lower())
+            name = _unnest_alias(item) if isinstance(item, exp.Unnest) else None
+            name = name or (item.alias_or_name if item is not None else None)
+            if name:
+                order.append(name.lower())
             elif isinstance(item, exp.Unnest) and not _has_alias(item):
                 # UNNEST of STRUCTs without alias exposes the fields as columns: names
                 # gaggle cannot list, so unqualified names there are not resolved.
@@ -808,6 +810,16 @@ def _reference(column: exp.Column) -> tuple[exp.Expr, list[exp.Identifier]]:
         node = node.parent
         idents.append(node.expression)
     return node, idents
+
+
+def _unnest_alias(node: exp.Unnest) -> str | None:
+    """BigQuery's `UNNEST(x) AS v` names the value v (sqlglot keeps it as a column alias)."""
+    alias = node.args.get("alias")
+    if alias is None:
+        return None
+    if alias.columns:
+        return alias.columns[0].name
+    return alias.name or None
 
 
 def _has_alias(node: exp.Expr) -> bool:

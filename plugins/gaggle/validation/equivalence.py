@@ -67,6 +67,15 @@ def check_equivalence(
     return Verdict(Outcome.DIFFERENT, f"smallest differing row, {side}: {row}", len(expected))
 
 
+def _run(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[tuple[str, str]], list]:
+    """Output (name, type) pairs and the rows of a query."""
+    relation = conn.sql(sql)
+    columns = [
+        (name, str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True)
+    ]
+    return columns, relation.fetchall()
+
+
 class _NotCheckable(Exception):
     pass
 

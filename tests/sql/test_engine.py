@@ -1,0 +1,173 @@
+"""Behaviours of the engine that golden files show less directly: stars keep the old output
+schema, templates are resolved by the adapter, scripts and MERGE are handled statement by
+statement, and the report locates every change."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from gaggle.names import TableName
+from gaggle.spec import load_migration
+from gaggle.sql import FlagReason, SqlRewriter, TemplateTable
+from gaggle.validation.equivalence import Outcome, _database, check_equivalence
+
+from tests.conftest import DEMO_MIGRATION
+
+MIGRATION = load_migration(DEMO_MIGRATION)
+ENGINE = SqlRewriter(MIGRATION)
+OLD = TableName.parse("acme-prod.core.users_v1")
+GAGGLE = Path(sys.executable).parent / "gaggle"
+
+STARS = [
+    "SELECT * FROM core.users_v1 WHERE age_bucket IS NULL",
+    "SELECT u.* FROM `acme-prod.core.users_v1` AS u",
+    "SELECT u.* EXCEPT (age_bucket, marketing_opt_in) FROM `acme-prod`.core.users_v1 AS u",
+    "SELECT * EXCEPT (age_bucket, marketing_opt_in) FROM core.users_v1",
+    "SELECT * EXCEPT (age_bucket, marketing_opt_in, sessions) REPLACE (UPPER(u.country) AS country) FROM core.users_v1 u",
+    "SELECT * EXCEPT (age_bucket, marketing_opt_in) REPLACE (mrr_usd * 12 AS mrr_usd) FROM core.users_v1",
+    "SELECT * EXCEPT (age_bucket, marketing_opt_in) FROM core.users_v1 u, UNNEST(u.tags) AS tag",
+]
+
+
+def _output_schema(sql: str) -> list[tuple[str, str]]:
+    conn: duckdb.DuckDBPyConnection = _database(MIGRATION, rows=0, seed=0)
+    import sqlglot
+
+    relation = conn.sql(sqlglot.transpile(sql, read="bigquery", write="duckdb")[0])
+    return list(zip(relation.columns, map(str, relation.types), strict=True))
+
+
+@pytest.mark.parametrize("query", STARS)
+def test_star_over_an_old_table_keeps_the_old_output_schema(query: str):
+    result = ENGINE.rewrite(query)
+    assert "SELECT *" not in result.text and "u.*" not in result.text
+    if "EXCEPT (age_bucket" not in query:  # manual columns stay: the rewrite needs a human
+        assert {f.reason for f in result.flags} == {FlagReason.MANUAL_COLUMN}
+        return
+    assert _output_schema(result.text) == _output_schema(query)
+    assert check_equivalence(query, result.text, MIGRATION).outcome == Outcome.EQUAL
+
+
+def test_star_over_a_using_join_is_left_for_a_human():
+    query = "SELECT * FROM core.users_v1 u JOIN sales.orders o USING (user_id)"
+    result = ENGINE.rewrite(query)
+    assert "SELECT *" in result.text
+    assert FlagReason.STAR_OVER_USING_JOIN in {f.reason for f in result.flags}
+
+
+def test_template_tables_are_replaced_by_what_the_adapter_says():
+    def resolve(source: str) -> TemplateTable | None:
+        if "users_v1" in source:
+            return TemplateTable(OLD, "{{ source('core', 'users_v2') }}")
+        return None
+
+    sql = (
+        "{{ config(materialized='incremental') }}\n"
+        "SELECT u.country, o.amount_usd\n"
+        "FROM {{ source('core', 'users_v1') }} AS u\n"
+        "JOIN {{ ref('stg_orders') }} AS o ON o.user_id = u.user_id\n"
+        "{% if is_incremental() %}WHERE u.updated_at > (SELECT MAX(updated_at) FROM {{ this }}){% endif %}\n"
+    )
+    result = ENGINE.rewrite(sql, resolve)
+    assert result.text == sql.replace("u.country", "u.geo.country_code AS country").replace(
+        "'users_v1'", "'users_v2'"
+    )
+
+
+def test_a_template_the_adapter_cannot_rewrite_is_flagged_and_nothing_changes():
+    result = ENGINE.rewrite(
+        "SELECT country FROM {{ var('users_table') }}",
+        lambda source: TemplateTable(OLD, None),
+    )
+    assert not result.changed
+    assert [f.reason for f in result.flags] == [FlagReason.UNRESOLVED_TEMPLATE]
+
+
+def test_scripts_rewrite_every_statement_and_keep_control_flow():
+    script = (
+        "DECLARE min_ms INT64 DEFAULT 0;\n"
+        "BEGIN\n"
+        "  IF min_ms >= 0 THEN\n"
+        "    CREATE TEMP TABLE t AS SELECT user_id, signup_ms FROM core.users_v1 WHERE signup_ms > min_ms;\n"
+        "  ELSE\n"
+        "    SELECT 1;\n"
+        "  END IF;\n"
+        "END;\n"
+    )
+    result = ENGINE.rewrite(script)
+    assert "SELECT user_id, UNIX_MILLIS(signup_at) AS signup_ms FROM core.users_v2" in result.text
+    assert "WHERE UNIX_MILLIS(signup_at) > min_ms" in result.text
+    assert result.text.count("\n") == script.count("\n")
+    assert "BEGIN\n  IF min_ms >= 0 THEN" in result.text and "END IF;\nEND;" in result.text
+
+
+def test_merge_rewrites_the_source_side_only():
+    merge = (
+        "MERGE reporting.users T USING core.users_v1 s ON T.id = s.user_id\n"
+        "WHEN MATCHED THEN UPDATE SET T.country = s.country\n"
+        "WHEN NOT MATCHED THEN INSERT (id, country) VALUES (s.user_id, s.country)"
+    )
+    result = ENGINE.rewrite(merge)
+    assert result.text == (
+        "MERGE reporting.users T USING core.users_v2 s ON T.id = s.user_id\n"
+        "WHEN MATCHED THEN UPDATE SET T.country = s.geo.country_code\n"
+        "WHEN NOT MATCHED THEN INSERT (id, country) VALUES (s.user_id, s.geo.country_code)"
+    )
+
+
+def test_writing_into_the_old_table_is_flagged_not_renamed():
+    result = ENGINE.rewrite("INSERT INTO core.users_v1 (user_id) SELECT user_id FROM x.y")
+    assert not result.changed
+    assert [f.reason for f in result.flags] == [FlagReason.WRITES_OLD_TABLE]
+
+
+def test_old_table_name_hidden_from_the_parser_is_flagged():
+    # EXECUTE IMMEDIATE hides the SQL in a string; a name outside strings is still caught.
+    result = ENGINE.rewrite("EXPORT DATA OPTIONS (uri='gs://b/*') AS SELECT 1 FROM core.users_v1")
+    unresolved = [f for f in result.flags if f.reason == FlagReason.UNRESOLVED_REFERENCE]
+    assert result.changed or unresolved
+
+
+def test_report_locates_each_change_by_line_and_column():
+    result = ENGINE.rewrite("SELECT\n  u.email\nFROM core.users_v1 u\n")
+    assert [(c.line, c.column, c.before, c.after, c.rule) for c in result.changes] == [
+        (2, 3, "u.email", "u.email_address AS email", "column"),
+        (3, 6, "core.users_v1", "core.users_v2", "table"),
+    ]
+
+
+def test_cli_check_prints_the_diff_and_writes_nothing(tmp_path: Path):
+    sql = tmp_path / "jobs" / "daily.sql"
+    sql.parent.mkdir()
+    sql.write_text("SELECT country FROM core.users_v1\n")
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [str(GAGGLE), "rewrite", "--migration", str(DEMO_MIGRATION), str(tmp_path), "--check",
+         "--report", str(report)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "-SELECT country FROM core.users_v1" in result.stdout
+    assert "+SELECT geo.country_code AS country FROM core.users_v2" in result.stdout
+    assert sql.read_text() == "SELECT country FROM core.users_v1\n"
+    data = json.loads(report.read_text())
+    assert data["files"][0]["path"] == "jobs/daily.sql"
+    assert data["files"][0]["changes"][0]["after"] == "geo.country_code AS country"
+
+
+def test_cli_rewrite_writes_in_place(tmp_path: Path):
+    sql = tmp_path / "q.sql"
+    sql.write_text("SELECT age_bucket FROM core.users_v1\n")
+    result = subprocess.run(
+        [str(GAGGLE), "rewrite", "--migration", str(DEMO_MIGRATION), str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert "manual-column" in result.stdout
+    assert sql.read_text().startswith("-- TODO(data-migration users_v2): age_bucket")
+    assert sql.read_text().endswith("SELECT age_bucket FROM core.users_v2\n")
