@@ -171,3 +171,27 @@ def test_cli_rewrite_writes_in_place(tmp_path: Path):
     assert "manual-column" in result.stdout
     assert sql.read_text().startswith("-- TODO(data-migration users_v2): age_bucket")
     assert sql.read_text().endswith("SELECT age_bucket FROM core.users_v2\n")
+
+
+def test_renamed_using_column_still_joins_the_same_rows():
+    query = (
+        "SELECT user_id, country, COUNT(*) AS n\n"
+        "FROM core.users_v1 JOIN `acme-prod.sales.orders` USING (user_id, country)\n"
+        "GROUP BY user_id, country"
+    )
+    result = ENGINE.rewrite(query)
+    assert result.text == (
+        "SELECT orders.user_id, orders.country, COUNT(*) AS n\n"
+        "FROM core.users_v2 JOIN `acme-prod.sales.orders` "
+        "ON users_v2.user_id = orders.user_id AND users_v2.geo.country_code = orders.country\n"
+        "GROUP BY orders.user_id, orders.country"
+    )
+    assert check_equivalence(query, result.text, MIGRATION).outcome == Outcome.EQUAL
+
+
+def test_renamed_using_column_in_an_outer_join_is_flagged():
+    result = ENGINE.rewrite(
+        "SELECT country FROM core.users_v1 u LEFT JOIN `acme-prod.sales.orders` o USING (country)"
+    )
+    assert "USING (country)" in result.text
+    assert FlagReason.AMBIGUOUS_COLUMN in {f.reason for f in result.flags}

@@ -10,7 +10,7 @@ that the engine did not place. Rewriting never raises: a failure leaves the text
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
@@ -64,6 +64,7 @@ class Frame:
     select: exp.Select | None
     from_order: list[str]
     parent: Frame | None = None
+    using_owner: dict[str, str] = field(default_factory=dict)  # USING name -> side after ON
 
     def lookup_alias(self, name: str) -> Source | None:
         frame: Frame | None = self
@@ -379,6 +380,12 @@ class _FileRewrite:
             seen.add(id(column))
             if isinstance(column.this, exp.Star):
                 continue
+            owner = frame.using_owner.get(column.name.lower()) if not column.table else None
+            if owner and "start" in column.this.meta:
+                # Qualified everywhere, GROUP/ORDER BY included: the joined sides hold equal values.
+                start = column.this.meta["start"]
+                self._edit((start, start), f"{owner}.", "using")
+                continue
             resolved = self._resolve(frame, column)
             if resolved is not None:
                 self._rewrite_reference(frame, resolved)
@@ -529,27 +536,116 @@ class _FileRewrite:
         return text, atomic
 
     def _check_using(self, frame: Frame) -> None:
+        """USING (c) where an old table renames c: an INNER join becomes the same join with ON.
+
+        Unqualified references to c then resolve to the other side, which holds the same
+        value in an inner join. Outer joins (where the merged column is a COALESCE) and
+        anything less certain are flagged.
+        """
         select = frame.select
         if select is None:
             return
-        for join in select.args.get("joins") or []:
-            for item in join.args.get("using") or []:
-                name = item.name
-                for source in frame.sources.values():
-                    if (
-                        source.kind != "old"
-                        or not source.columns
-                        or name.lower() not in source.columns
-                    ):
-                        continue
-                    rule = self.engine.rules[source.old].get((name.lower(),))
-                    if rule is None or (rule.expression or "").lower() != name.lower():
-                        self._flag_at(
-                            _span([item] if isinstance(item, exp.Identifier) else item.parts),
-                            FlagReason.AMBIGUOUS_COLUMN,
-                            f"USING ({name}) joins a column {source.old} renames or drops; "
-                            "rewrite the join with ON by hand",
-                        )
+        for position, join in enumerate(select.args.get("joins") or []):
+            items = list(join.args.get("using") or [])
+            renamed = [item for item in items if self._renamed_by_old(frame, item.name)]
+            if not renamed:
+                continue
+            on_clause = self._using_as_on(frame, join, position, [i.name for i in items])
+            span = self._using_span(items)
+            if on_clause is None or span is None:
+                self._flag_at(
+                    _span(
+                        [renamed[0]] if isinstance(renamed[0], exp.Identifier) else renamed[0].parts
+                    ),
+                    FlagReason.AMBIGUOUS_COLUMN,
+                    f"USING ({renamed[0].name}) joins a column an old table renames; "
+                    "rewrite the join with ON by hand",
+                )
+                continue
+            self._edit(span, on_clause, "using")
+            other = self._non_old_side(frame, join, position)
+            for item in items:
+                frame.using_owner[item.name.lower()] = other
+
+    @staticmethod
+    def _non_old_side(frame: Frame, join: exp.Join, position: int) -> str:
+        """The alias unqualified USING names now refer to: the side that is not an old table."""
+        right = frame.sources[join.this.alias_or_name.lower()]
+        if right.kind != "old":
+            return right.alias
+        return next(
+            frame.sources[a].alias
+            for a in frame.from_order[: position + 1]
+            if a in frame.sources and frame.sources[a].kind != "old"
+        )
+
+    def _renamed_by_old(self, frame: Frame, name: str) -> bool:
+        for source in frame.sources.values():
+            if source.kind == "old" and source.columns and name.lower() in source.columns:
+                rule = self.engine.rules[source.old].get((name.lower(),))
+                if rule is None or (rule.expression or "").lower() != name.lower():
+                    return True
+        return False
+
+    def _using_as_on(
+        self, frame: Frame, join: exp.Join, position: int, names: list[str]
+    ) -> str | None:
+        if join.side or join.kind not in ("", "INNER"):
+            return None
+        right = frame.sources.get(join.this.alias_or_name.lower())
+        if right is None:
+            return None
+        before = frame.from_order[: position + 1]
+        sides = []
+        for name in names:
+            lefts = [
+                frame.sources[alias]
+                for alias in before
+                if alias in frame.sources
+                and frame.sources[alias] is not right
+                and frame.sources[alias].columns
+                and name.lower() in frame.sources[alias].columns
+            ]
+            if len(lefts) != 1:
+                return None
+            terms = [self._using_term(lefts[0], name), self._using_term(right, name)]
+            if None in terms:
+                return None
+            sides.append(f"{terms[0]} = {terms[1]}")
+        return "ON " + " AND ".join(sides)
+
+    def _using_term(self, source: Source, name: str) -> str | None:
+        """`alias.name`, or for an old table the mapped expression qualified by its alias."""
+        qualifier = source.alias
+        if source.kind != "old":
+            return f"{qualifier}.{name}"
+        new_schema = self.engine.new_schema(source.old)
+        rule = self.engine.rules[source.old].get((name.lower(),))
+        if not source.has_alias:
+            qualifier = self.engine.new_for[source.old].table
+        if rule is not None and (rule.expression or "").lower() == name.lower():
+            return f"{qualifier}.{name}"
+        if rule is None or rule.action != "map" or new_schema.find((name,)) is not None:
+            return None  # manual, or the new table has its own `name`: unqualified uses would shift
+        text = expressions.qualify(rule.expression or "", qualifier, new_schema)
+        return text if expressions.is_atomic(rule.expression or "") else f"({text})"
+
+    def _using_span(self, items: list) -> tuple[int, int] | None:
+        """From the USING keyword to its closing parenthesis."""
+        spans = [_span([i] if isinstance(i, exp.Identifier) else i.parts) for i in items]
+        if None in spans:
+            return None
+        position = self.token_at.get(spans[0][0])
+        if position is None:
+            return None
+        while position > 0 and self.tokens[position].text.upper() != "USING":
+            position -= 1
+        if self.tokens[position].text.upper() != "USING":
+            return None
+        close = self.token_at.get(spans[-1][0])
+        while close < len(self.tokens) and self.tokens[close].token_type != TokenType.R_PAREN:
+            close += 1
+        return self.tokens[position].start, self.tokens[close].end + 1
 
     # ------------------------------------------------------------------ stars
 
