@@ -104,7 +104,12 @@ def _rewrite(args: argparse.Namespace) -> int:
     if not args.repo.is_dir():
         print(f"gaggle: {args.repo} is not a directory", file=sys.stderr)
         return 2
-    outcome = rewrite_repo(args.repo, load_migration(args.migration), write=not args.check)
+    progress = _progress_bar if sys.stderr.isatty() else None
+    outcome = rewrite_repo(
+        args.repo, load_migration(args.migration), write=not args.check, progress=progress
+    )
+    if progress:
+        print(file=sys.stderr)
     if args.check:
         for file in outcome.touched:
             print(file.diff(), end="")
@@ -112,6 +117,7 @@ def _rewrite(args: argparse.Namespace) -> int:
         for flag in file.result.flags:
             print(f"{file.path}:{flag.line}:{flag.column}: {flag.reason}: {flag.message}")
     counts = outcome.summary_counts()
+    print(outcome.summary_table())
     print(
         f"{counts['files_scanned']} files scanned: {counts.get('changed', 0)} changed, "
         f"{counts.get('flagged', 0)} with flags, {counts.get('failed', 0)} failed; "
@@ -123,6 +129,15 @@ def _rewrite(args: argparse.Namespace) -> int:
         f for file in outcome.files for f in file.result.flags if f.reason == "internal-error"
     ]
     return 1 if internal else 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    """A one-line bar on stderr, redrawn in place; only shown on a terminal."""
+    width = 30
+    filled = width * done // max(total, 1)
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files", end="", file=sys.stderr
+    )
 
 
 def _demo_fleet(args: argparse.Namespace) -> int:

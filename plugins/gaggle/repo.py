@@ -1,24 +1,41 @@
-"""One consumer repo through the engine: find its files, rewrite them, report per file."""
+"""One consumer repo through the engine: find its files safely, let each framework rewrite
+what it owns, report per file, and write back atomically."""
 
 from __future__ import annotations
 
 import difflib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gaggle.frameworks import FRAMEWORKS
+from gaggle.frameworks.base import FrameworkSession, RepoFile
 from gaggle.spec import Migration
 from gaggle.sql import RewriteResult, SqlRewriter
 
-SKIPPED_DIRS = {".git", "target", "dbt_packages", "node_modules", ".venv", "logs", "__pycache__"}
+SKIPPED_DIRS = {
+    ".git": "version control",
+    "target": "build output",
+    "dbt_packages": "installed dbt packages",
+    "node_modules": "vendored",
+    "vendor": "vendored",
+    "third_party": "vendored",
+    ".venv": "virtualenv",
+    "__pycache__": "build output",
+    "logs": "dbt logs",
+}
+TEXT_SUFFIXES = {".sql", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc"}
+MAX_BYTES = 1_000_000
+Progress = Callable[[int, int], None]
 
 
 @dataclass
 class FileOutcome:
     path: str  # relative to the repo, with forward slashes
     framework: str
+    kind: str
     result: RewriteResult
 
     @property
@@ -40,10 +57,18 @@ class FileOutcome:
         )
 
 
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
 @dataclass
 class RepoOutcome:
     repo: Path
+    frameworks: list[str] = field(default_factory=list)
     files: list[FileOutcome] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def touched(self) -> list[FileOutcome]:
@@ -52,10 +77,18 @@ class RepoOutcome:
     def to_dict(self) -> dict:
         return {
             "repo": str(self.repo),
+            "frameworks": self.frameworks,
             "files": [
-                {"path": f.path, "framework": f.framework, "status": f.status, **f.result.to_dict()}
+                {
+                    "path": f.path,
+                    "framework": f.framework,
+                    "kind": f.kind,
+                    "status": f.status,
+                    **f.result.to_dict(),
+                }
                 for f in self.touched
             ],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "summary": self.summary_counts(),
         }
 
@@ -67,36 +100,119 @@ class RepoOutcome:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
         return counts
 
+    def summary_table(self) -> str:
+        """Per framework and kind: files, changed, flagged, failed, changes, flags."""
+        rows: dict[tuple[str, str], list[int]] = {}
+        for outcome in self.files:
+            row = rows.setdefault((outcome.framework, outcome.kind), [0, 0, 0, 0, 0, 0])
+            row[0] += 1
+            row[1] += outcome.status == "changed"
+            row[2] += outcome.status == "flagged"
+            row[3] += outcome.status == "failed"
+            row[4] += len(outcome.result.changes)
+            row[5] += len(outcome.result.flags)
+        header = ("framework", "kind", "files", "changed", "flagged", "failed", "changes", "flags")
+        lines = [f"{header[0]:<10}{header[1]:<16}" + "".join(f"{h:>9}" for h in header[2:])]
+        for (framework, kind), row in sorted(rows.items()):
+            lines.append(f"{framework:<10}{kind:<16}" + "".join(f"{n:>9}" for n in row))
+        if self.skipped:
+            lines.append(f"skipped: {len(self.skipped)} (see the report)")
+        return "\n".join(lines)
 
-def sql_files(repo: Path) -> Iterator[Path]:
-    """Every .sql file of the repo, in a stable order, outside build and vendor folders."""
-    for root, dirs, files in os.walk(repo):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            if name.endswith(".sql"):
-                yield Path(root) / name
+
+def collect_files(repo: Path) -> tuple[list[RepoFile], list[Skipped]]:
+    """The repo's candidate text files, and what was skipped with why; links never followed."""
+    files: list[RepoFile] = []
+    skipped: list[Skipped] = []
+    root = repo.resolve()
+    for current, dirs, names in os.walk(root, followlinks=False):
+        here = Path(current)
+        kept = []
+        for name in sorted(dirs):
+            relative = (here / name).relative_to(root).as_posix()
+            if name in SKIPPED_DIRS:
+                skipped.append(Skipped(relative + "/", SKIPPED_DIRS[name]))
+            elif (here / name).is_symlink():
+                skipped.append(Skipped(relative + "/", "symbolic link"))
+            else:
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(names):
+            path = here / name
+            if path.suffix.lower() not in TEXT_SUFFIXES:
+                continue
+            file, reason = _read(path, path.relative_to(root).as_posix())
+            if file is not None:
+                files.append(file)
+            else:
+                skipped.append(Skipped(path.relative_to(root).as_posix(), reason))
+    return files, skipped
 
 
-def rewrite_repo(repo: Path, migration: Migration, write: bool) -> RepoOutcome:
-    """Rewrite every SQL file of a repo; with write, changed files are replaced atomically."""
+def _read(path: Path, relative: str) -> tuple[RepoFile | None, str]:
+    if path.is_symlink() or not path.is_file():
+        return None, "symbolic link" if path.is_symlink() else "not a regular file"
+    if path.stat().st_size > MAX_BYTES:
+        return None, f"larger than {MAX_BYTES // 1_000_000} MB"
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        return None, "binary"
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data[3 if bom else 0 :].decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    newline = "\n"
+    crlf = text.count("\r\n")
+    if crlf and crlf == text.count("\n"):
+        newline, text = "\r\n", text.replace("\r\n", "\n")
+    return RepoFile(path, relative, text, newline, bom), ""
+
+
+def rewrite_repo(
+    repo: Path, migration: Migration, write: bool, progress: Progress | None = None
+) -> RepoOutcome:
+    """Rewrite every file a framework claims; with write, changed files are replaced atomically."""
     engine = SqlRewriter(migration)
-    outcome = RepoOutcome(repo)
-    for path in sql_files(repo):
-        text = path.read_text(encoding="utf-8")
-        result = engine.rewrite(text)
-        relative = path.relative_to(repo).as_posix()
-        outcome.files.append(FileOutcome(relative, "sql", result))
-        if write and result.changed:
-            write_atomically(path, result.text)
+    files, skipped = collect_files(repo)
+    sessions: list[FrameworkSession] = []
+    for framework in FRAMEWORKS:
+        session = framework.open(repo.resolve(), engine, files)
+        if session is not None:
+            sessions.append(session)
+    outcome = RepoOutcome(repo, [s.framework for s in sessions], skipped=skipped)
+    originals: dict[str, RepoFile] = {}
+    for done, file in enumerate(files, 1):
+        for session in sessions:
+            kind = session.kind_of(file)
+            if kind is not None:
+                outcome.files.append(
+                    FileOutcome(file.relative, session.framework, kind, session.rewrite(file))
+                )
+                originals[file.relative] = file
+                break
+        if progress is not None:
+            progress(done, len(files))
+    for session in sessions:
+        for file, kind, result in session.finish():
+            outcome.files = [f for f in outcome.files if f.path != file.relative]
+            outcome.files.append(FileOutcome(file.relative, session.framework, kind, result))
+            originals[file.relative] = file
+    outcome.files.sort(key=lambda f: f.path)
+    if write:
+        for file_outcome in outcome.files:
+            if file_outcome.result.changed:
+                file = originals[file_outcome.path]
+                write_atomically(file.path, file.encoded(file_outcome.result.text))
     return outcome
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Replace a file's content so a crash leaves either the old or the new file, never half."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         os.chmod(temporary, path.stat().st_mode & 0o7777)
         os.replace(temporary, path)
     except BaseException:

@@ -18,6 +18,7 @@ class FlagReason(StrEnum):
     STAR_OVER_USING_JOIN = "star-over-using-join"  # * over a USING join: expand by hand
     UNRESOLVED_REFERENCE = "unresolved-reference"  # an old table name the engine could not place
     WRITES_OLD_TABLE = "writes-old-table"  # DML into the deprecated table itself
+    COLUMN_DOCS = "column-docs"  # source column docs/tests of a column with no plain new name
     INTERNAL_ERROR = "internal-error"  # a bug in gaggle: the file is left unchanged
 
 

@@ -56,6 +56,29 @@ class TableMatcher:
             return found[0] if len(found) == 1 else None
         return None
 
+    def rename_spec(self, spec: str) -> str | None:
+        """A table named in a string (`p.d.t`, legacy `p:d.t`, or `d.t`) renamed in the same
+        form, or None when it names no old table (or an ambiguous short one)."""
+        if len(spec) > 2 and spec[0] == spec[-1] == "`" and "`" not in spec[1:-1]:
+            inner = self.rename_spec(spec[1:-1])
+            return f"`{inner}`" if inner is not None else None
+        legacy = ":" in spec and spec.count(":") == 1 and "." in spec.split(":", 1)[1]
+        dotted = spec.replace(":", ".", 1) if legacy else spec
+        parts = dotted.split(".")
+        if len(parts) == 3:
+            old = self._full.get(_key(dotted))
+        elif len(parts) == 2:
+            found = self._short.get(_key(dotted), [])
+            old = found[0] if len(found) == 1 else None
+        else:
+            old = None
+        if old is None:
+            return None
+        new = self.new_for[old]
+        if len(parts) == 2:
+            return new.short if new.project == old.project else str(new)
+        return f"{new.project}:{new.dataset}.{new.table}" if legacy else str(new)
+
     def replacement_text(self, original: str, table: exp.Table, old: TableName) -> str:
         """The new table's name written the way the author wrote the old one."""
         new = self.new_for[old]

@@ -1,0 +1,371 @@
+"""dbt projects: models through the engine with their Jinja intact, sources YAML switched.
+
+`{{ source('core', 'users_v1') }}` names an old table through a sources YAML entry;
+the adapter resolves it for the engine and writes `{{ source('core', 'users_v2') }}`.
+Once every model is seen, the sources entry is switched to the new table (or, when
+some use of the old one is left for a human, the new table is added beside it), with
+its column docs renamed per the mapping table, by character edits so comments and
+order stay. `{{ var('x') }}` naming an old table in dbt_project.yml is followed and
+the var's value renamed. `{{ ref() }}` needs nothing: output names never change, so
+models downstream of a rewritten one keep working. Anything else naming an old table
+through Jinja is flagged, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from gaggle.frameworks.base import RepoFile, result_from_edits
+from gaggle.frameworks.sqljobs import ConfigRewriter
+from gaggle.names import TableName
+from gaggle.sql import RewriteResult, SqlRewriter, TemplateTable
+from gaggle.sql.edits import Edit, LineIndex
+from gaggle.sql.edits import apply as apply_edits
+from gaggle.sql.report import Flag, FlagReason
+
+_SOURCE = re.compile(
+    r"""source\(\s*(?P<q1>['"])(?P<source>[^'"]+)(?P=q1)\s*,\s*(?P<q2>['"])(?P<table>[^'"]+)(?P=q2)\s*\)"""
+)
+_VAR = re.compile(r"""var\(\s*(['"])(?P<name>[^'"]+)\1""")
+_DEFAULT_PATHS = {
+    "model-paths": ["models"],
+    "analysis-paths": ["analyses"],
+    "snapshot-paths": ["snapshots"],
+    "macro-paths": ["macros"],
+    "test-paths": ["tests"],
+}
+
+
+@dataclass
+class SourceTable:
+    """One `tables:` entry of a sources YAML and where it is written."""
+
+    file: str  # relative path of the YAML file
+    source: str
+    name: str
+    database: str | None
+    schema: str
+    identifier: str
+    node: CommentedMap
+    line: int  # 1-based line of the entry's first key
+    column: int  # 0-based column of the entry's first key
+
+
+@dataclass
+class DbtProject:
+    root: str  # relative folder of dbt_project.yml ("" for the repo root)
+    paths: list[str]  # relative folders holding SQL dbt reads (models, macros, ...)
+    vars: dict[str, str] = field(default_factory=dict)
+    sources: list[SourceTable] = field(default_factory=list)
+
+
+class DbtSession:
+    framework = "dbt"
+
+    def __init__(self, engine: SqlRewriter, projects: list[DbtProject], files: list[RepoFile]):
+        self.engine = engine
+        self.projects = projects
+        self.files = {f.relative: f for f in files}
+        self.configs = ConfigRewriter(engine)
+        self.switched: dict[tuple[str, str, str], list[str]] = {}  # entry -> files migrated
+        self.kept: dict[tuple[str, str, str], list[str]] = {}  # entry -> files still on old
+        self.var_renames: dict[tuple[str, str], str] = {}  # (project root, var) -> new value
+
+    # ------------------------------------------------------------ protocol
+
+    def kind_of(self, file: RepoFile) -> str | None:
+        project = self._project_of(file.relative)
+        if project is None:
+            return None
+        name = file.relative.rsplit("/", 1)[-1]
+        if name == "dbt_project.yml":
+            return "dbt-project"  # rewritten in finish(), once every model has been seen
+        if _source_file(project, file.relative):
+            return "dbt-yaml"
+        if file.relative.endswith(".sql") and any(
+            file.relative.startswith(_join(project.root, p) + "/") for p in project.paths
+        ):
+            return "dbt-model" if "/macros/" not in f"/{file.relative}" else "dbt-macro"
+        return None
+
+    def rewrite(self, file: RepoFile) -> RewriteResult:
+        project = self._project_of(file.relative)
+        assert project is not None
+        if not file.relative.endswith(".sql"):
+            return RewriteResult(file.text, file.text)  # project files change in finish()
+        uses: list[tuple[tuple[str, str, str], bool]] = []
+
+        def resolve(template: str) -> TemplateTable | None:
+            return self._resolve(project, template, uses)
+
+        result = self.engine.rewrite(file.text, resolve)
+        failed = not result.changed and any(
+            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in result.flags
+        )
+        for entry, rewritten in uses:
+            target = self.switched if rewritten and not failed else self.kept
+            target.setdefault(entry, []).append(file.relative)
+        return result
+
+    def finish(self) -> list[tuple[RepoFile, str, RewriteResult]]:
+        done = []
+        for project in self.projects:
+            for relative in sorted({s.file for s in project.sources}):
+                result = self._rewrite_sources(project, relative)
+                if result.references_found:
+                    done.append((self.files[relative], "dbt-sources", result))
+            project_file = self.files.get(_join(project.root, "dbt_project.yml"))
+            if project_file is not None:
+                result = self._rewrite_vars(project, project_file)
+                if result.references_found:
+                    done.append((project_file, "dbt-project", result))
+        return done
+
+    # ------------------------------------------------------------ templates
+
+    def _resolve(self, project: DbtProject, template: str, uses: list) -> TemplateTable | None:
+        match = _SOURCE.search(template)
+        if match:
+            entry = self._source_entry(project, match["source"], match["table"])
+            if entry is None:
+                return None
+            old = self._old_table(entry)
+            if old is None:
+                return None
+            key = (entry.file, entry.source, entry.name)
+            new = self.engine.new_for[old]
+            if new.dataset != old.dataset or new.project != old.project:
+                uses.append((key, False))
+                return TemplateTable(old, None)  # the new table needs a source of its own
+            uses.append((key, True))
+            start, end = match.span("table")
+            return TemplateTable(old, template[:start] + new.table + template[end:])
+        match = _VAR.search(template)
+        if match and match["name"] in project.vars:
+            value = project.vars[match["name"]]
+            renamed = self.engine.tables.rename_spec(value)
+            old = self._table_from_spec(value.strip("`"))
+            if renamed is None or old is None:
+                mentioned = self._mentioned_table(value)
+                return TemplateTable(mentioned, None) if mentioned else None
+            self.var_renames[(project.root, match["name"])] = renamed
+            return TemplateTable(old, template) if old else None
+        return None
+
+    def _mentioned_table(self, text: str) -> TableName | None:
+        """An old table a var's value mentions without being just its name."""
+        return next((old for old in self.engine.new_for if old.table.lower() in text.lower()), None)
+
+    def _table_from_spec(self, spec: str) -> TableName | None:
+        for old in self.engine.new_for:
+            if spec.replace(":", ".", 1).lower() in (str(old).lower(), old.short.lower()):
+                return old
+        return None
+
+    def _source_entry(self, project: DbtProject, source: str, table: str) -> SourceTable | None:
+        return next((s for s in project.sources if s.source == source and s.name == table), None)
+
+    def _old_table(self, entry: SourceTable) -> TableName | None:
+        for old in self.engine.new_for:
+            if entry.schema.lower() != old.dataset.lower():
+                continue
+            if entry.identifier.lower() != old.table.lower():
+                continue
+            if entry.database is None or entry.database.lower() == old.project.lower():
+                return old
+        return None
+
+    # ------------------------------------------------------------ finish
+
+    def _rewrite_sources(self, project: DbtProject, relative: str) -> RewriteResult:
+        file = self.files[relative]
+        index = LineIndex(file.text)
+        edits: list[Edit] = []
+        flags: list[Flag] = []
+        for entry in (s for s in project.sources if s.file == relative):
+            old = self._old_table(entry)
+            key = (entry.file, entry.source, entry.name)
+            if old is None or key not in self.switched:
+                continue
+            entry_edits, entry_flags = self._entry_edits(file.text, index, entry, old)
+            flags += entry_flags
+            if key in self.kept:  # some model still reads the old table: add the new one
+                edits.append(self._copy_entry(file.text, index, entry, entry_edits))
+            else:
+                edits += entry_edits
+        return result_from_edits(file.text, edits, flags)
+
+    def _entry_edits(
+        self, text: str, index: LineIndex, entry: SourceTable, old: TableName
+    ) -> tuple[list[Edit], list[Flag]]:
+        new = self.engine.new_for[old]
+        edits = [self._value_edit(text, index, entry.node, "name", new.table)]
+        if "identifier" in entry.node:
+            edits.append(self._value_edit(text, index, entry.node, "identifier", new.table))
+        flags: list[Flag] = []
+        columns = entry.node.get("columns")
+        rules = self.engine.rules[old]
+        for position, column in enumerate(columns if isinstance(columns, CommentedSeq) else []):
+            if not isinstance(column, CommentedMap) or not isinstance(column.get("name"), str):
+                continue
+            rule = rules.get(tuple(p.lower() for p in column["name"].split(".")))
+            if rule is None or (rule.expression or "").lower() == column["name"].lower():
+                continue
+            if rule.action == "map" and re.fullmatch(r"[A-Za-z_][\w.]*", rule.expression or ""):
+                edits.append(self._value_edit(text, index, column, "name", rule.expression or ""))
+                continue
+            line = columns.lc.item(position)[0] + 1
+            indent = " " * (columns.lc.item(position)[1] - 2)
+            what = (
+                f"has no automatic mapping: {rule.note}"
+                if rule.action == "manual"
+                else f"is now {rule.expression}"
+            )
+            comment = (
+                f"{indent}# TODO(data-migration {self.engine.migration.id}): {column['name']} "
+                f"{what}; move its docs and tests. See {self.engine.migration.guide_url}\n"
+            )
+            if comment.strip() not in index.line_text(line - 1).strip():
+                start = index.line_start(line)
+                edits.append(Edit(start, start, comment, "manual-comment"))
+            reason = FlagReason.MANUAL_COLUMN if rule.action == "manual" else FlagReason.COLUMN_DOCS
+            flags.append(
+                Flag(line, len(indent) + 1, reason, f"column docs for {column['name']} {what}")
+            )
+        return edits, flags
+
+    @staticmethod
+    def _value_edit(text: str, index: LineIndex, node: CommentedMap, key: str, value: str) -> Edit:
+        line, column = node.lc.value(key)
+        start = index.line_start(line + 1) + column
+        current = str(node[key])
+        quote = text[start] if text[start] in "'\"" else ""
+        begin = start + len(quote)
+        return Edit(begin, begin + len(current), value, "dbt-source")
+
+    @staticmethod
+    def _copy_entry(text: str, index: LineIndex, entry: SourceTable, edits: list[Edit]) -> Edit:
+        """The entry's block copied right after it, with the edits applied to the copy."""
+        first = entry.line
+        last = first
+        total = len(index.starts)
+        while last + 1 <= total:
+            candidate = index.line_text(last + 1)
+            if candidate.strip() and len(candidate) - len(candidate.lstrip()) < entry.column:
+                break
+            last += 1
+        while last > first and not index.line_text(last).strip():
+            last -= 1
+        start = index.line_start(first)
+        end = index.line_start(last + 1) if last < total else len(text)
+        block = text[start:end]
+        shifted = [Edit(e.start - start, e.end - start, e.text, e.rule) for e in edits]
+        copy = apply_edits(block, shifted)
+        if not block.endswith("\n"):
+            copy = "\n" + copy
+        return Edit(end, end, copy, "dbt-source")
+
+    def _rewrite_vars(self, project: DbtProject, file: RepoFile) -> RewriteResult:
+        renames = {name: v for (root, name), v in self.var_renames.items() if root == project.root}
+        if not renames:
+            return RewriteResult(file.text, file.text)
+        try:
+            document = YAML(typ="rt").load(file.text)
+        except YAMLError:
+            return RewriteResult(file.text, file.text)
+        variables = document.get("vars") if isinstance(document, CommentedMap) else None
+        index = LineIndex(file.text)
+        edits = [
+            self._value_edit(file.text, index, variables, name, value)
+            for name, value in renames.items()
+            if isinstance(variables, CommentedMap) and name in variables
+        ]
+        return result_from_edits(file.text, edits, [])
+
+    def _project_of(self, relative: str) -> DbtProject | None:
+        found = [p for p in self.projects if not p.root or relative.startswith(p.root + "/")]
+        return max(found, key=lambda p: len(p.root), default=None)
+
+
+class DbtFramework:
+    name = "dbt"
+
+    def open(self, repo: Path, engine: SqlRewriter, files: list[RepoFile]) -> DbtSession | None:
+        projects = []
+        for file in files:
+            if file.relative.rsplit("/", 1)[-1] == "dbt_project.yml":
+                project = _read_project(file)
+                if project is not None:
+                    projects.append(project)
+        if not projects:
+            return None
+        for project in projects:
+            for file in files:
+                if _source_file(project, file.relative):
+                    project.sources += _read_sources(file)
+        return DbtSession(engine, projects, files)
+
+
+def _read_project(file: RepoFile) -> DbtProject | None:
+    try:
+        document = YAML(typ="safe").load(file.text) or {}
+    except YAMLError:
+        return None
+    root = file.relative.rsplit("/", 1)[0] if "/" in file.relative else ""
+    paths: list[str] = []
+    for key, default in _DEFAULT_PATHS.items():
+        value = document.get(key, default)
+        paths += [str(p).strip("/") for p in (value if isinstance(value, list) else default)]
+    variables = {
+        str(k): str(v) for k, v in (document.get("vars") or {}).items() if isinstance(v, str)
+    }
+    return DbtProject(root, paths, variables)
+
+
+def _source_file(project: DbtProject, relative: str) -> bool:
+    return relative.endswith((".yml", ".yaml")) and any(
+        relative.startswith(_join(project.root, p) + "/") for p in project.paths
+    )
+
+
+def _read_sources(file: RepoFile) -> list[SourceTable]:
+    if "sources" not in file.text:
+        return []
+    try:
+        document = YAML(typ="rt").load(file.text)
+    except YAMLError:
+        return []
+    found = []
+    sources = document.get("sources") if isinstance(document, CommentedMap) else None
+    for source in sources if isinstance(sources, CommentedSeq) else []:
+        if not isinstance(source, CommentedMap) or not isinstance(source.get("name"), str):
+            continue
+        tables = source.get("tables")
+        for position, table in enumerate(tables if isinstance(tables, CommentedSeq) else []):
+            if not isinstance(table, CommentedMap) or not isinstance(table.get("name"), str):
+                continue
+            line, column = tables.lc.item(position)
+            found.append(
+                SourceTable(
+                    file=file.relative,
+                    source=source["name"],
+                    name=table["name"],
+                    database=source.get("database") or source.get("project"),
+                    schema=str(source.get("schema") or source.get("dataset") or source["name"]),
+                    identifier=str(table.get("identifier") or table["name"]),
+                    node=table,
+                    line=line + 1,
+                    column=column,
+                )
+            )
+    return found
+
+
+def _join(root: str, path: str) -> str:
+    return f"{root}/{path}" if root else path

@@ -1,0 +1,163 @@
+"""BigQuery SQL job repos: `.sql` files plus YAML or JSON job configs naming tables.
+
+SQL goes through the engine (query parameters and Airflow/Jinja macros are kept
+byte for byte). In configs, a string value that names an old table is renamed in
+the same form, edited in place so formatting, comments and key order stay as they
+are; a value that mentions an old table in any other way (inline SQL, say) is
+flagged for a human.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from gaggle.frameworks.base import RepoFile, result_from_edits
+from gaggle.sql import RewriteResult, SqlRewriter
+from gaggle.sql.edits import Edit, LineIndex
+from gaggle.sql.report import Flag, FlagReason
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+class ConfigRewriter:
+    """Renames old tables in YAML or JSON string values; shared by the SQL-job and dbt adapters."""
+
+    def __init__(self, engine: SqlRewriter) -> None:
+        self.engine = engine
+        words = sorted(engine.tables.old_table_words)
+        self.mentions = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.I)
+
+    def mentions_old_table(self, text: str) -> bool:
+        return bool(self.mentions.search(text))
+
+    def rewrite_yaml(self, text: str) -> RewriteResult:
+        try:
+            document = YAML(typ="rt").load(text)
+        except YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            flag = Flag(line, 1, FlagReason.UNPARSEABLE, f"the YAML does not parse: {err}")
+            return RewriteResult(text, text, flags=[flag])
+        index = LineIndex(text)
+        edits: list[Edit] = []
+        flags: list[Flag] = []
+        for value, line, column in _yaml_strings(document):
+            start = index.line_start(line) + column
+            self._scalar(text, start, value, edits, flags, index)
+        return result_from_edits(text, edits, flags)
+
+    def rewrite_json(self, text: str) -> RewriteResult:
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as err:
+            flag = Flag(err.lineno, err.colno, FlagReason.UNPARSEABLE, f"invalid JSON: {err.msg}")
+            return RewriteResult(text, text, flags=[flag])
+        index = LineIndex(text)
+        edits: list[Edit] = []
+        flags: list[Flag] = []
+        for match in _JSON_STRING.finditer(text):
+            following = text[match.end() :].lstrip()[:1]
+            if following == ":":
+                continue  # a key, not a value
+            value = json.loads(match.group(0))
+            renamed = self.engine.tables.rename_spec(value)
+            if renamed is not None:
+                new_token = json.dumps(renamed, ensure_ascii=False)
+                edits.append(Edit(match.start(), match.end(), new_token, "config-table"))
+            elif self.mentions_old_table(value):
+                flags.append(_flag(index, match.start(), value))
+        return result_from_edits(text, edits, flags)
+
+    def _scalar(
+        self,
+        text: str,
+        start: int,
+        value: str,
+        edits: list[Edit],
+        flags: list[Flag],
+        index: LineIndex,
+    ) -> None:
+        renamed = self.engine.tables.rename_spec(value)
+        if renamed is not None:
+            quote = text[start] if text[start : start + 1] in ("'", '"') else ""
+            begin = start + len(quote)
+            if text[begin : begin + len(value)] == value:
+                edits.append(Edit(begin, begin + len(value), renamed, "config-table"))
+                return
+        if self.mentions_old_table(value):
+            flags.append(_flag(index, start, value))
+
+
+def _flag(index: LineIndex, offset: int, value: str) -> Flag:
+    line, column = index.position(offset)
+    preview = value if len(value) < 60 else value[:57] + "..."
+    return Flag(
+        line,
+        column,
+        FlagReason.UNRESOLVED_REFERENCE,
+        f"{preview!r} mentions an old table but is not a table name; migrate it by hand",
+    )
+
+
+def _yaml_strings(node) -> Iterator[tuple[str, int, int]]:
+    """Every string value (not key) of a round-trip YAML document with its 0-based line/col."""
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            if isinstance(value, str):
+                line, column = node.lc.value(key)
+                yield value, line + 1, column
+            else:
+                yield from _yaml_strings(value)
+    elif isinstance(node, CommentedSeq):
+        for position, value in enumerate(node):
+            if isinstance(value, str):
+                line, column = node.lc.item(position)
+                yield value, line + 1, column
+            else:
+                yield from _yaml_strings(value)
+
+
+class SqlJobsSession:
+    framework = "sql"
+
+    def __init__(self, engine: SqlRewriter) -> None:
+        self.engine = engine
+        self.configs = ConfigRewriter(engine)
+
+    def kind_of(self, file: RepoFile) -> str | None:
+        suffix = Path(file.relative).suffix.lower()
+        if suffix == ".sql":
+            return "sql"
+        if suffix in (".yml", ".yaml", ".json") and self.configs.mentions_old_table(file.text):
+            return "job-config"
+        return None
+
+    def rewrite(self, file: RepoFile) -> RewriteResult:
+        suffix = Path(file.relative).suffix.lower()
+        if suffix == ".sql":
+            return self.engine.rewrite(file.text)
+        if suffix == ".json":
+            return self.configs.rewrite_json(file.text)
+        return self.configs.rewrite_yaml(file.text)
+
+    def finish(self) -> list:
+        return []
+
+
+class SqlJobsFramework:
+    """Claims every .sql file and job config no framework before it claimed."""
+
+    name = "sql"
+
+    def open(self, repo: Path, engine: SqlRewriter, files: list[RepoFile]) -> SqlJobsSession | None:
+        session = SqlJobsSession(engine)
+        if any(session.kind_of(file) for file in files):
+            return session
+        return None
