@@ -108,9 +108,14 @@ class DbtSession:
         failed = not result.changed and any(
             f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in result.flags
         )
-        for entry, rewritten in uses:
-            target = self.switched if rewritten and not failed else self.kept
-            target.setdefault(entry, []).append(file.relative)
+        migrated = set() if failed else {entry for entry, rewritten in uses if rewritten}
+        for match in _SOURCE.finditer(file.text):
+            entry = self._source_entry(project, match["source"], match["table"])
+            if entry is None or self._old_table(entry) is None:
+                continue
+            key = (entry.file, entry.source, entry.name)
+            target = self.switched if key in migrated else self.kept
+            target.setdefault(key, []).append(file.relative)
         return result
 
     def finish(self) -> list[tuple[RepoFile, str, RewriteResult]]:
@@ -192,7 +197,7 @@ class DbtSession:
             old = self._old_table(entry)
             key = (entry.file, entry.source, entry.name)
             if old is None or key not in self.switched:
-                continue
+                continue  # no model moved off this entry: nothing to switch or add
             entry_edits, entry_flags = self._entry_edits(file.text, index, entry, old)
             flags += entry_flags
             if key in self.kept:  # some model still reads the old table: add the new one

@@ -210,6 +210,14 @@ class _FileRewrite:
                 continue
             match = self.engine.tables.match_old(table)
             if match is None:
+                if not table.db and table.name.lower() in self.engine.tables.old_table_words:
+                    if table.name.lower() not in self._cte_names(statement):
+                        self._flag_at(
+                            span,
+                            FlagReason.AMBIGUOUS_TABLE,
+                            f"{table.name} without a dataset depends on the job's default "
+                            "dataset; qualify it",
+                        )
                 continue
             if match.old is None:
                 names = ", ".join(str(c) for c in match.candidates)
@@ -232,6 +240,10 @@ class _FileRewrite:
                 match.old,
                 has_alias=bool(table.alias),
             )
+
+    @staticmethod
+    def _cte_names(statement: exp.Expr) -> set[str]:
+        return {cte.alias.lower() for cte in statement.find_all(exp.CTE)}
 
     def _register_template(self, table: exp.Table, placeholder: templates.Placeholder) -> None:
         resolved = self.resolve_template(placeholder.source) if self.resolve_template else None
@@ -844,12 +856,14 @@ class _FileRewrite:
         words = self.engine.tables.old_table_words
         aliases = self.alias_words
         covered = [(e.start, e.end) for e in self.edits] + self.placed
-        for token in self.tokens:
+        for position, token in enumerate(self.tokens):
             if token.token_type not in (TokenType.VAR, TokenType.IDENTIFIER):
                 continue
             last = token.text.lower().rsplit(".", 1)[-1]
             if last not in words or token.text.lower() in aliases:
                 continue  # an alias or CTE spelled like the old table is not the old table
+            if self._names_another_table(position):
+                continue
             start = token.start - (1 if token.token_type == TokenType.IDENTIFIER else 0)
             if any(a <= start < b or a <= token.start < b for a, b in covered):
                 continue
@@ -859,6 +873,21 @@ class _FileRewrite:
                 f"{token.text} names an old table in a place the engine cannot rewrite; "
                 "migrate it by hand",
             )
+
+    def _names_another_table(self, position: int) -> bool:
+        """Whether the dotted name around a token is a table of another project or dataset."""
+        start = position
+        while start >= 2 and self.tokens[start - 1].token_type == TokenType.DOT:
+            start -= 2
+        parts = []
+        for token in self.tokens[start : position + 1]:
+            if token.token_type != TokenType.DOT:
+                parts.extend(token.text.split("."))
+        if len(parts) < 2 or len(parts) > 3:
+            return False
+        name = ".".join(parts).lower()
+        olds = self.engine.new_for
+        return all(name not in (str(old).lower(), old.short.lower()) for old in olds)
 
     # ------------------------------------------------------------------ helpers
 
