@@ -210,14 +210,7 @@ class _FileRewrite:
                 continue
             match = self.engine.tables.match_old(table)
             if match is None:
-                if not table.db and table.name.lower() in self.engine.tables.old_table_words:
-                    if table.name.lower() not in self._cte_names(statement):
-                        self._flag_at(
-                            span,
-                            FlagReason.AMBIGUOUS_TABLE,
-                            f"{table.name} without a dataset depends on the job's default "
-                            "dataset; qualify it",
-                        )
+                self._flag_bare_old_name(statement, table, span)
                 continue
             if match.old is None:
                 names = ", ".join(str(c) for c in match.candidates)
@@ -241,9 +234,20 @@ class _FileRewrite:
                 has_alias=bool(table.alias),
             )
 
-    @staticmethod
-    def _cte_names(statement: exp.Expr) -> set[str]:
-        return {cte.alias.lower() for cte in statement.find_all(exp.CTE)}
+    def _flag_bare_old_name(
+        self, statement: exp.Expr, table: exp.Table, span: tuple[int, int]
+    ) -> None:
+        """`FROM users_v1` (no dataset) reads the job's default dataset: it may be the old table."""
+        name = table.name.lower()
+        if table.db or name not in self.engine.tables.old_table_words:
+            return
+        if name in {cte.alias.lower() for cte in statement.find_all(exp.CTE)}:
+            return
+        self._flag_at(
+            span,
+            FlagReason.AMBIGUOUS_TABLE,
+            f"{table.name} without a dataset depends on the job's default dataset; qualify it",
+        )
 
     def _register_template(self, table: exp.Table, placeholder: templates.Placeholder) -> None:
         resolved = self.resolve_template(placeholder.source) if self.resolve_template else None
