@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from gaggle.fleet import generate_fleet
 from gaggle.repo import rewrite_repo
 from gaggle.spec import load_migration
 from gaggle.sql import FlagReason
+
 from tests.conftest import DEMO_MIGRATION
 
 MIGRATION = load_migration(DEMO_MIGRATION)
