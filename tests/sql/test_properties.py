@@ -115,3 +115,13 @@ def test_unparseable_sql_is_returned_untouched_with_its_location(garbage: str):
     assert result.text == garbage
     assert [f.reason for f in result.flags] == ["unparseable"]
     assert result.flags[0].line == 1 and result.flags[0].column > 1
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(user_queries(), st.integers(min_value=1, max_value=400))
+def test_a_truncated_file_is_never_corrupted(query: str, cut: int):
+    text = query[: min(cut, len(query))]
+    result = ENGINE.rewrite(text)
+    assert "internal-error" not in {str(f.reason) for f in result.flags}
+    if any(str(f.reason) == "unparseable" for f in result.flags):
+        assert result.text == text

@@ -6,8 +6,9 @@ specific ones (dbt models, Scala) come before the catch-all SQL-job adapter.
 
 from gaggle.frameworks.base import Framework
 from gaggle.frameworks.dbt import DbtFramework
+from gaggle.frameworks.scio import ScioFramework
 from gaggle.frameworks.sqljobs import SqlJobsFramework
 
-FRAMEWORKS: tuple[Framework, ...] = (DbtFramework(), SqlJobsFramework())
+FRAMEWORKS: tuple[Framework, ...] = (DbtFramework(), ScioFramework(), SqlJobsFramework())
 
 __all__ = ["FRAMEWORKS", "Framework"]

@@ -10,10 +10,14 @@ that no old table name is left unplaced.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
+# The tokenizer swallows what follows EXCEPTION as one command: mask the handler head first.
+_EXCEPTION_HANDLER = re.compile(r"\bEXCEPTION\s+WHEN\s+ERROR\s+THEN\b", re.IGNORECASE)
 _BLOCK_WORDS = {"BEGIN", "ELSE", "LOOP", "REPEAT"}
 _HEAD_WORDS = {"IF": "THEN", "ELSEIF": "THEN", "WHILE": "DO", "UNTIL": None, "EXCEPTION": "THEN"}
 _END_FOLLOWERS = {"IF", "LOOP", "WHILE", "REPEAT", "FOR"}
@@ -25,6 +29,7 @@ def mask_control_flow(text: str) -> tuple[str, list[Token] | None]:
     BigQuery's tokenizer swallows what follows BEGIN as one opaque command, so masking
     repeats until no control word is left, re-tokenizing after each round.
     """
+    text = _EXCEPTION_HANDLER.sub(_blank, text)
     for _ in range(10_000):
         try:
             tokens = BigQuery().tokenize(text)
@@ -41,6 +46,11 @@ def mask_control_flow(text: str) -> tuple[str, list[Token] | None]:
             chars[start] = ";"
         text = "".join(chars)
     raise RuntimeError("scripting masking did not converge")
+
+
+def _blank(match: re.Match) -> str:
+    """`;` then spaces, keeping line breaks: a statement break of the same length."""
+    return ";" + re.sub(r"[^\n]", " ", match.group(0)[1:])
 
 
 def _control_spans(tokens: list[Token]) -> list[tuple[int, int]]:

@@ -1,0 +1,330 @@
+"""The Scio adapter: the Scala scanner, the fixture project before/after, and a demo fleet.
+
+The adapter is not registered in gaggle.frameworks yet, so these tests drive a
+ScioSession directly, the way gaggle.repo.rewrite_repo drives every session.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from gaggle.fleet import generate_fleet
+from gaggle.frameworks.base import RepoFile
+from gaggle.frameworks.scio import ScioFramework, mask_literal, scan_scala
+from gaggle.repo import collect_files
+from gaggle.spec import load_migration
+from gaggle.sql import FlagReason, RewriteResult, SqlRewriter
+
+from tests.conftest import DEMO_MIGRATION
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "scio"
+ENGINE = SqlRewriter(load_migration(DEMO_MIGRATION))
+OLD_WORD = re.compile(r"\busers_v1\b", re.I)
+BROKEN = {FlagReason.INTERNAL_ERROR, FlagReason.UNPARSEABLE}
+
+
+def rewrite_tree(repo: Path) -> dict[str, RewriteResult]:
+    """Rewrite every file the Scio session claims and write the changed ones back."""
+    files, _ = collect_files(repo)
+    session = ScioFramework().open(repo.resolve(), ENGINE, files)
+    assert session is not None, f"{repo} is not recognised as a Scio project"
+    results = {}
+    for file in files:
+        if session.kind_of(file) is None:
+            continue
+        result = session.rewrite(file)
+        results[file.relative] = result
+        if result.changed:
+            file.path.write_bytes(file.encoded(result.text))
+    assert session.finish() == []
+    return results
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def scala_file(text: str, relative: str = "src/main/scala/Job.scala") -> RepoFile:
+    return RepoFile(Path(relative), relative, text)
+
+
+def rewrite_one(text: str) -> RewriteResult:
+    file = scala_file(text)
+    build = RepoFile(Path("build.sbt"), "build.sbt", '"com.spotify" %% "scio-core" % "0.14.6"\n')
+    session = ScioFramework().open(Path("."), ENGINE, [build, file])
+    assert session is not None
+    return session.rewrite(file)
+
+
+# --- fixture project ------------------------------------------------------------------------
+
+
+def test_fixture_before_becomes_after(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    shutil.copytree(FIXTURE / "before", work)
+    results = rewrite_tree(work)
+    expected, actual = tree(FIXTURE / "after"), tree(work)
+    assert sorted(actual) == sorted(expected)
+    for relative, data in expected.items():
+        assert actual[relative] == data, f"{relative} differs from the expected after/ file"
+    assert not any(f.reason in BROKEN for r in results.values() for f in r.flags)
+    assert not results["src/main/scala/com/acme/users/Util.scala"].references_found
+
+
+def test_fixture_flags_what_it_cannot_rewrite(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    shutil.copytree(FIXTURE / "before", work)
+    results = rewrite_tree(work)
+    plan_mix = results["src/main/scala/com/acme/users/PlanMixJob.scala"].flags
+    legacy = [f for f in plan_mix if "legacy SQL" in f.message]
+    assert [(f.line, f.reason) for f in legacy] == [(36, FlagReason.UNRESOLVED_REFERENCE)]
+    # the SQL's manual column and the Plan.age_bucket field access
+    assert {f.line for f in plan_mix if f.reason == FlagReason.MANUAL_COLUMN} == {11, 21}
+    active = results["src/main/scala/com/acme/users/ActiveUsersJob.scala"].flags
+    by_field = {f.message.split(" ", 1)[0]: f.reason for f in active}
+    assert by_field == {
+        "User.is_active": FlagReason.UNRESOLVED_REFERENCE,
+        "User.marketing_opt_in": FlagReason.MANUAL_COLUMN,
+        "User.device.os": FlagReason.UNRESOLVED_REFERENCE,
+        "User.country": FlagReason.UNRESOLVED_REFERENCE,
+    }
+    export = results["src/main/scala/com/acme/users/CountryExportJob.scala"].flags
+    assert [f.line for f in export] == [17]  # row.get("country"); user_id is unchanged
+
+
+def test_after_tree_is_a_fixed_point(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    shutil.copytree(FIXTURE / "after", work)
+    results = rewrite_tree(work)
+    assert not any(r.changed for r in results.values())
+    assert tree(work) == tree(FIXTURE / "after")
+
+
+def test_not_a_scio_repo() -> None:
+    plain = RepoFile(Path("Main.scala"), "Main.scala", "object Main extends App\n")
+    sbt = RepoFile(Path("build.sbt"), "build.sbt", 'libraryDependencies += "org" %% "cats" % "2"\n')
+    assert ScioFramework().open(Path("."), ENGINE, [plain, sbt]) is None
+    scio = RepoFile(Path("J.scala"), "J.scala", "import com.spotify.scio._\nobject J\n")
+    session = ScioFramework().open(Path("."), ENGINE, [scio, sbt])
+    assert session is not None
+    assert session.kind_of(scio) == "scala"
+    assert session.kind_of(sbt) is None
+    assert session.kind_of(scala_file("", "scripts/run.sc")) == "scala"
+
+
+# --- demo fleet -------------------------------------------------------------------------------
+
+
+def _unplaced_mentions(result: RewriteResult) -> list[tuple[int, str]]:
+    """Old table names outside comments that were neither edited nor flagged on their line.
+
+    In SQL, a mention in a `--` / `#` comment is no reference, and neither is a table alias
+    spelled like the old table (`FROM ... AS users_v1`) or a qualifier using that alias.
+    """
+    text = result.original
+    scan = scan_scala(text)
+    edited = [(c.start, max(c.end, c.start + 1)) for c in result.changes]
+    flagged = {f.line for f in result.flags}
+    spans = [(a, b, False) for a, b in scan.code_spans(len(text))]
+    spans += [(lit.start, lit.end, True) for lit in scan.literals]
+    left = []
+    for start, end, in_literal in spans:
+        aliased = in_literal and re.search(r"\bAS\s+users_v1\b", text[start:end], re.I)
+        for found in OLD_WORD.finditer(text, start, end):
+            where = found.start()
+            line = text.count("\n", 0, where) + 1
+            line_text = text.splitlines()[line - 1]
+            before = line_text[: where - (text.rfind("\n", 0, where) + 1)]
+            if in_literal and ("--" in before or "#" in before):
+                continue  # a SQL comment inside a query
+            if aliased and (re.search(r"\bAS\s+$", before, re.I) or text[found.end()] == "."):
+                continue  # the alias, not the table
+            if line in flagged or any(a <= where < b for a, b in edited):
+                continue
+            left.append((line, line_text))
+    return left
+
+
+def test_demo_fleet(tmp_path: Path) -> None:
+    fleet = generate_fleet(tmp_path, 60, seed=5)
+    scio_repos = [r.path for r in fleet if any(f.endswith(".scala") for f in r.files)]
+    assert len(scio_repos) >= 5
+    handled = 0
+    for repo in scio_repos:
+        first = rewrite_tree(repo)
+        for relative, result in first.items():
+            handled += 1
+            assert not [f for f in result.flags if f.reason in BROKEN], (repo, relative)
+            assert not _unplaced_mentions(result), (repo, relative, _unplaced_mentions(result))
+            if OLD_WORD.search(result.original):
+                assert result.references_found, (repo, relative)
+        again = rewrite_tree(repo)
+        assert not any(r.changed for r in again.values()), repo
+        assert sorted(again) == sorted(first)
+    assert handled >= 10
+
+
+# --- the scanner ------------------------------------------------------------------------------
+
+
+def contents(text: str) -> list[str]:
+    return [lit.content(text) for lit in scan_scala(text).literals]
+
+
+def test_scanner_skips_comments() -> None:
+    text = (
+        '// "a" in a line comment\n'
+        '/* "b" /* nested "c" */ still "d" */ val x = "e"\n'
+        'val y = 1 // "f"\n'
+    )
+    assert contents(text) == ["e"]
+    scan = scan_scala(text)
+    assert [text[a:b][:4] for a, b in scan.comments] == ['// "', '/* "', '// "']
+
+
+def test_scanner_escaped_quotes_and_char_literals() -> None:
+    text = """val q = '"'; val a = '\\''; val s = "say \\"hi\\" \\\\"; val t = "x" """
+    assert contents(text) == ['say \\"hi\\" \\\\', "x"]
+
+
+def test_scanner_triple_quotes() -> None:
+    text = 'val a = """multi\n"line" "" text"""; val b = """"quoted""""; val c = ""\n'
+    assert contents(text) == ['multi\n"line" "" text', '"quoted"', ""]
+    literals = scan_scala(text).literals
+    assert [lit.triple for lit in literals] == [True, True, False]
+
+
+def test_scanner_interpolation() -> None:
+    text = 'val q = s"a $b ${c("d}")} $$e f$g_1.h"; val r = "$x"'
+    literals = scan_scala(text).literals
+    assert len(literals) == 2
+    first = literals[0]
+    assert first.interpolator == "s"
+    assert text[first.start] == "s"
+    assert [text[a:b] for a, b in first.splices] == ["$b", '${c("d}")}', "$g_1"]
+    assert literals[1].splices == ()
+
+
+def test_mask_keeps_length_and_offsets() -> None:
+    text = (
+        'Query(s"""\n'
+        "    |SELECT user_id\n"
+        "  \t|FROM t WHERE d >= '$startDate' AND p = ${plans.head}\n"
+        '    |""".stripMargin)'
+    )
+    literal = scan_scala(text).literals[0]
+    masked = mask_literal(text, literal)
+    assert len(masked) == len(literal.content(text))
+    assert masked.splitlines()[1] == "     SELECT user_id"
+    assert masked.splitlines()[2] == "    FROM t WHERE d >= '_startDate' AND p = __plans_head_"
+    assert masked.index("FROM") == literal.content(text).index("FROM")
+
+
+def test_mask_without_strip_margin_keeps_pipes() -> None:
+    text = 's"""a\n  |b $x"""'
+    literal = scan_scala(text).literals[0]
+    assert mask_literal(text, literal) == "a\n  |b _x"
+
+
+# --- rules in isolation ----------------------------------------------------------------------
+
+
+def test_spec_forms_are_renamed_in_place() -> None:
+    text = (
+        'val a = "acme-prod:core.users_v1"\n'
+        'val b = "acme-prod.core.users_v1"\n'
+        'val c = s"core.users_v1"\n'
+        'val d = "acme-prod:core.users_v1$20240101"\n'
+    )
+    result = rewrite_one(text)
+    assert result.text.splitlines()[:3] == [
+        'val a = "acme-prod:core.users_v2"',
+        'val b = "acme-prod.core.users_v2"',
+        'val c = s"core.users_v2"',
+    ]
+    assert [(f.line, f.reason) for f in result.flags] == [(4, FlagReason.UNRESOLVED_REFERENCE)]
+
+
+def test_code_mentions_are_flagged_comments_are_not() -> None:
+    text = "// users_v1 is going away\nval users_v1 = 1 /* users_v1 */\n"
+    result = rewrite_one(text)
+    assert not result.changed
+    assert [(f.line, f.column) for f in result.flags] == [(2, 5)]
+
+
+def test_single_line_sql_with_escapes_is_flagged_not_edited() -> None:
+    text = 'val q = "SELECT email FROM core.users_v1 WHERE note = \\"x\\""\n'
+    result = rewrite_one(text)
+    assert not result.changed
+    assert [f.reason for f in result.flags] == [FlagReason.UNRESOLVED_REFERENCE]
+
+
+def test_single_line_sql_keeps_manual_flag_without_comment() -> None:
+    text = 'val q = "SELECT age_bucket FROM core.users_v1"\n'
+    result = rewrite_one(text)
+    assert result.text == 'val q = "SELECT age_bucket FROM core.users_v2"\n'
+    assert [f.reason for f in result.flags] == [FlagReason.MANUAL_COLUMN]
+
+
+def test_interpolated_sql_escapes_dollar_and_never_edits_splices() -> None:
+    text = 'val q = s"SELECT email FROM core.users_v1 WHERE plan = $plan"\n'
+    result = rewrite_one(text)
+    assert result.text == (
+        'val q = s"SELECT email_address AS email FROM core.users_v2 '
+        'WHERE subscription.plan = $plan"\n'
+    )
+    star = 'val q = s"SELECT * REPLACE ($x AS email) FROM core.users_v1"\n'
+    result = rewrite_one(star)
+    assert not result.changed
+    assert any("interpolated" in f.message for f in result.flags)
+
+
+def test_query_through_a_table_val_is_flagged() -> None:
+    text = 'val Src = "acme-prod.core.users_v1"\nval q = s"SELECT email FROM $Src"\n'
+    result = rewrite_one(text)
+    assert result.text.startswith('val Src = "acme-prod.core.users_v2"')
+    assert [(f.line, f.reason) for f in result.flags] == [(2, FlagReason.UNRESOLVED_TEMPLATE)]
+
+
+def test_typed_access_comment_inserted_once() -> None:
+    text = (
+        '@BigQueryType.fromTable("acme-prod.core.users_v1")\n'
+        "class User\n"
+        "object J {\n"
+        "  def f(u: User) = (u.email, u.email, u.user_id)\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    lines = result.text.splitlines()
+    assert lines[3] == (
+        "  // TODO(data-migration users_v2): User.email is now email_address. "
+        "See https://wiki.example.com/data/users-v2"
+    )
+    assert len(result.flags) == 2
+    assert rewrite_one(result.text).text == result.text
+
+
+@pytest.mark.parametrize("broken", ['val q = """SELECT', 's"${', "'", '"""', "/* open"])
+def test_never_raises_on_truncated_sources(broken: str) -> None:
+    result = rewrite_one(broken)
+    assert result.text == broken
+    assert not [f for f in result.flags if f.reason == FlagReason.INTERNAL_ERROR]
+
+
+def test_sql_leftovers_are_flagged() -> None:
+    text = (
+        'val q = s"""\n'
+        "  SELECT user_id, 'core.users_v1' AS src  -- users_v1 in a SQL comment is fine\n"
+        "  FROM core.users_v1 WHERE note = '${users_v1.name}'\n"
+        '"""\n'
+    )
+    result = rewrite_one(text)
+    assert "FROM core.users_v2" in result.text
+    assert "'core.users_v1' AS src" in result.text
+    assert sorted((f.line, f.reason) for f in result.flags) == [
+        (2, FlagReason.UNRESOLVED_REFERENCE),  # the SQL string literal
+        (3, FlagReason.UNRESOLVED_REFERENCE),  # the interpolated Scala expression
+    ]

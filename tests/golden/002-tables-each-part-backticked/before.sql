@@ -1,0 +1,6 @@
+SELECT
+    user_id,
+    lifetime_orders
+FROM `acme-prod`.`core`.`users_v1`
+ORDER BY lifetime_orders DESC
+LIMIT 100

@@ -1,0 +1,3 @@
+select user_id, updated_at
+from `acme-prod`.core.users_v1 as u
+where u.updated_at >= timestamp '2024-01-01'

@@ -1,0 +1,3 @@
+SELECT user_id
+FROM `core.users_v2`
+WHERE ltv_usd > 100;

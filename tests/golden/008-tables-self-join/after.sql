@@ -1,0 +1,7 @@
+-- Referrer / referee pairs
+SELECT
+  a.user_id AS referee_id,
+  b.user_id AS referrer_id
+FROM `acme-prod.core.users_v2` a
+JOIN `acme-prod.core.users_v2` b
+  ON a.referral.code = b.user_id

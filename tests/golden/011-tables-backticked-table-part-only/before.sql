@@ -1,0 +1,3 @@
+SELECT user_id, updated_at
+FROM core.`users_v1`
+WHERE updated_at IS NOT NULL

@@ -1,0 +1,3 @@
+SELECT user_id, email, full_name
+FROM core.users_v1
+WHERE country = 'US'

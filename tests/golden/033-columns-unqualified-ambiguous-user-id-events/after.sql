@@ -1,0 +1,4 @@
+SELECT user_id, event_name, u.subscription.plan
+FROM `acme-prod.analytics.events_*` e
+JOIN core.users_v2 u ON e.user_id = u.user_id
+WHERE _TABLE_SUFFIX = '20240601'

@@ -1,0 +1,3 @@
+SELECT user_id, tags, sessions
+FROM core.users_v1
+WHERE user_id = 'u1'

@@ -1,0 +1,3 @@
+SELECT DISTINCT device.model
+FROM core.users_v1
+WHERE device IS NOT NULL

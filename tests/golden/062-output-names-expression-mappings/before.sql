@@ -1,0 +1,6 @@
+SELECT
+  created_date,
+  language,
+  is_active,
+  mrr_usd
+FROM `acme-prod.core.users_v1`

@@ -1,0 +1,3 @@
+SELECT *
+FROM `acme-prod.core.users_v1`
+WHERE country = 'DE'

@@ -1,0 +1,6 @@
+-- TODO(data-migration users_v2): age_bucket has no automatic mapping: replaced by birth_year; bucket edges are a per-team decision. See https://wiki.example.com/data/users-v2
+-- TODO(data-migration users_v2): marketing_opt_in has no automatic mapping: split into email_opt_in and push_opt_in; which one applies depends on the channel. See https://wiki.example.com/data/users-v2
+SELECT u.user_id, u.email_address AS email, u.display_name AS full_name, u.geo.country_code AS country, u.geo.region, u.geo.city, SPLIT(u.locale, '-')[SAFE_OFFSET(0)] AS language, UNIX_MILLIS(u.signup_at) AS signup_ms, DATE(u.signup_at) AS created_date, u.last_seen_at AS last_login, u.status = 'ACTIVE' AS is_active, u.subscription.plan, u.subscription.mrr_cents / 100 AS mrr_usd, STRUCT(u.primary_device.os_name AS os, u.primary_device.model_name AS model) AS device, ARRAY(SELECT AS STRUCT v.id AS session_id, UNIX_MILLIS(v.started_at) AS started_ms, v.duration_s AS duration_s FROM UNNEST(u.visits) AS v WITH OFFSET AS pos ORDER BY pos) AS sessions, u.referral.code AS referral_code, u.lifetime_orders, u.ltv_usd, u.labels AS tags, u.updated_at, u.age_bucket, u.marketing_opt_in, o.*
+FROM core.users_v2 AS u
+JOIN sales.orders AS o
+  ON o.user_id = u.user_id

@@ -1,0 +1,4 @@
+SELECT *
+FROM core.users_v1 AS u
+JOIN sales.orders AS o
+  ON o.user_id = u.user_id

@@ -1,0 +1,4 @@
+SELECT * EXCEPT (age_bucket, marketing_opt_in)
+FROM core.users_v1 u
+JOIN sales.orders o
+  ON o.user_id = u.user_id

@@ -1,0 +1,4 @@
+SELECT
+  u.user_id, u.email_address AS email, u.display_name AS full_name, u.geo.country_code AS country, u.geo.region, u.geo.city, SPLIT(u.locale, '-')[SAFE_OFFSET(0)] AS language, UNIX_MILLIS(u.signup_at) AS signup_ms, DATE(u.signup_at) AS created_date, u.last_seen_at AS last_login, u.status = 'ACTIVE' AS is_active, u.subscription.plan, ROUND((u.subscription.mrr_cents / 100), 0) AS mrr_usd, STRUCT(u.primary_device.os_name AS os, u.primary_device.model_name AS model) AS device, ARRAY(SELECT AS STRUCT v.id AS session_id, UNIX_MILLIS(v.started_at) AS started_ms, v.duration_s AS duration_s FROM UNNEST(u.visits) AS v WITH OFFSET AS pos ORDER BY pos) AS sessions, u.referral.code AS referral_code, u.lifetime_orders, u.ltv_usd, u.labels AS tags, u.updated_at,
+  'legacy' AS source_version
+FROM core.users_v2 u

@@ -1,0 +1,3 @@
+select users_v2.user_id, users_v2.email_address AS email, users_v2.display_name AS full_name, users_v2.geo.country_code AS country, users_v2.geo.region, users_v2.geo.city, SPLIT(users_v2.locale, '-')[SAFE_OFFSET(0)] AS language, UNIX_MILLIS(users_v2.signup_at) AS signup_ms, DATE(users_v2.signup_at) AS created_date, users_v2.last_seen_at AS last_login, users_v2.status = 'ACTIVE' AS is_active, users_v2.subscription.plan, users_v2.subscription.mrr_cents / 100 AS mrr_usd, STRUCT(users_v2.primary_device.os_name AS os, users_v2.primary_device.model_name AS model) AS device, users_v2.referral.code AS referral_code, users_v2.lifetime_orders, users_v2.ltv_usd, users_v2.labels AS tags, users_v2.updated_at
+from core.users_v2
+where users_v2.subscription.plan = 'pro'

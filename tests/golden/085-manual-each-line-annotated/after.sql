@@ -1,0 +1,9 @@
+SELECT
+  u.user_id,
+  -- TODO(data-migration users_v2): age_bucket has no automatic mapping: replaced by birth_year; bucket edges are a per-team decision. See https://wiki.example.com/data/users-v2
+  u.age_bucket AS bucket,
+  -- TODO(data-migration users_v2): marketing_opt_in has no automatic mapping: split into email_opt_in and push_opt_in; which one applies depends on the channel. See https://wiki.example.com/data/users-v2
+  u.marketing_opt_in AS opted_in
+FROM core.users_v2 AS u
+-- TODO(data-migration users_v2): marketing_opt_in has no automatic mapping: split into email_opt_in and push_opt_in; which one applies depends on the channel. See https://wiki.example.com/data/users-v2
+WHERE u.marketing_opt_in IS NOT NULL

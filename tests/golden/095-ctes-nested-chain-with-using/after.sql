@@ -1,0 +1,18 @@
+WITH
+  u AS (
+    SELECT user_id, subscription.plan, subscription.mrr_cents / 100 AS mrr_usd
+    FROM core.users_v2
+    WHERE NOT (status = 'ACTIVE')
+  ),
+  o AS (
+    SELECT user_id, SUM(amount_usd) AS spend
+    FROM sales.orders
+    GROUP BY user_id
+  ),
+  joined AS (
+    SELECT u.plan, u.mrr_usd, o.spend
+    FROM u JOIN o USING (user_id)
+  )
+SELECT plan, SUM(mrr_usd) AS mrr, SUM(spend) AS spend
+FROM joined
+GROUP BY plan

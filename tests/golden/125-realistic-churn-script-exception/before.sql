@@ -1,0 +1,16 @@
+DECLARE run_date DATE DEFAULT CURRENT_DATE();
+DECLARE churned INT64;
+
+BEGIN
+  SET churned = (
+    SELECT COUNT(*)
+    FROM `acme-prod.core.users_v1`
+    WHERE NOT is_active
+      AND DATE(last_login) < DATE_SUB(run_date, INTERVAL 90 DAY)
+  );
+
+  INSERT INTO `acme-prod.reporting.churn_daily` (report_date, churned_users)
+  VALUES (run_date, churned);
+EXCEPTION WHEN ERROR THEN
+  SELECT @@error.message;
+END;
