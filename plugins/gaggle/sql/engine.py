@@ -593,7 +593,7 @@ class _FileRewrite:
         aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
         if bare and frame.select is not None:
             expression = expressions.projection_text(expression, ref.path[-1])
-        elif not atomic and not aliased:
+        elif not atomic and not aliased and not _stands_alone(ref.node):
             expression = f"({expression})"
         self._edit(span, expression, "column")
 
@@ -1049,6 +1049,20 @@ def _unnest_alias(node: exp.Unnest) -> str | None:
     if alias.columns:
         return alias.columns[0].name
     return alias.name or None
+
+
+def _stands_alone(node: exp.Expr) -> bool:
+    """Whether a reference is a whole function argument or already parenthesized, so that an
+    expression put in its place needs no parentheses of its own."""
+    parent = node.parent
+    if isinstance(parent, exp.Paren):
+        return True
+    return (
+        isinstance(parent, exp.Func)
+        and not isinstance(parent, (exp.Binary, exp.Unary))
+        and node.arg_key in ("this", "expressions", "expression")
+        and not isinstance(parent, exp.Cast)
+    )
 
 
 def _has_alias(node: exp.Expr) -> bool:

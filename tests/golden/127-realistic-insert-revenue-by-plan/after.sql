@@ -4,7 +4,7 @@ SELECT
   u.subscription.plan,
   o.country,
   SUM(o.amount_usd) AS revenue_usd,
-  SUM((u.subscription.mrr_cents / 100)) AS mrr_usd
+  SUM(u.subscription.mrr_cents / 100) AS mrr_usd
 FROM sales.orders o
 JOIN core.users_v2 u ON u.user_id = o.user_id
 WHERE o.status = 'PAID'

@@ -1,6 +1,6 @@
 SELECT
   DATE(signup_at) AS day,
-  COUNTIF((status = 'ACTIVE')) AS active,
+  COUNTIF(status = 'ACTIVE') AS active,
   COUNTIF(NOT (status = 'ACTIVE')) AS inactive,
   COUNTIF(primary_device.os_name = 'ios') AS ios,
   SUM(IF(subscription.plan = 'pro', (subscription.mrr_cents / 100), 0)) AS pro_mrr
