@@ -113,3 +113,14 @@ def test_line_endings_bom_and_missing_final_newline_survive(tmp_path: Path):
     assert path.read_bytes() == (
         b"\xef\xbb\xbfSELECT geo.country_code AS country\r\nFROM core.users_v2"
     )
+
+
+def test_progress_is_reported_for_every_file(tmp_path: Path):
+    work = tmp_path / "jobs"
+    shutil.copytree(REPOS / "sqljobs" / "before", work)
+    calls: list[tuple[int, int]] = []
+    rewrite_repo(
+        work, MIGRATION, write=False, progress=lambda done, total: calls.append((done, total))
+    )
+    total = len(collect_files(work)[0])
+    assert calls == [(n, total) for n in range(1, total + 1)]
