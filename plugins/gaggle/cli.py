@@ -55,6 +55,27 @@ def _parser() -> argparse.ArgumentParser:
     rewrite.add_argument("--report", type=Path, help="write the JSON report to this file")
     rewrite.set_defaults(run=_rewrite)
 
+    validate = commands.add_parser(
+        "validate", help="check a repo's rewrite statement by statement, before against after"
+    )
+    _migration_argument(validate)
+    validate.add_argument("repo", type=Path, help="the consumer repo's directory")
+    validate.add_argument(
+        "--backend",
+        choices=["offline", "bigquery", "equivalence"],
+        default="offline",
+        help="offline: sqlglot against the schemas (default); bigquery: dry runs; "
+        "equivalence: offline plus both queries run in DuckDB on synthetic rows",
+    )
+    validate.add_argument("--project", help="BigQuery project for dry runs (default: ADC's)")
+    validate.add_argument("--location", help="BigQuery location for dry runs")
+    validate.add_argument("--endpoint", help="BigQuery API endpoint (for a local server)")
+    validate.add_argument(
+        "--dbt-dataset", default="dbt", help="dataset dbt builds models in (for ref/this)"
+    )
+    validate.add_argument("--report", type=Path, help="write the JSON results to this file")
+    validate.set_defaults(run=_validate)
+
     fleet = commands.add_parser(
         "demo-fleet", help="write a deterministic fleet of demo consumer repos"
     )
@@ -129,6 +150,45 @@ def _rewrite(args: argparse.Namespace) -> int:
         f for file in outcome.files for f in file.result.flags if f.reason == "internal-error"
     ]
     return 1 if internal else 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import json
+
+    from gaggle.frameworks.dbt_compile import DbtTarget
+    from gaggle.validation.offline import OfflineValidator
+    from gaggle.validation.repo import EquivalenceValidator, validate_repo
+
+    migration = load_migration(args.migration)
+    offline = OfflineValidator(migration.catalog)
+    if args.backend == "bigquery":
+        from gaggle.validation.bigquery import BigQueryValidator
+
+        validator = BigQueryValidator.from_settings(args.project, args.location, args.endpoint)
+    elif args.backend == "equivalence":
+        validator = EquivalenceValidator(migration, offline)
+    else:
+        validator = offline
+    project = args.project or migration.tables[0].new.project
+    results = validate_repo(args.repo, migration, validator, DbtTarget(project, args.dbt_dataset))
+    print(f"{'file':<44}{'line':>5}  {'result':<8}detail")
+    for result in results:
+        verdict = result.verdict
+        status = "ok" if verdict.ok else "PROBLEM"
+        if verdict.ok and verdict.warnings:
+            status = "warning"
+        details = [
+            d.splitlines()[0] for d in verdict.problems + verdict.warnings + verdict.evidence
+        ] or [""]
+        where = f"{result.path}{' (' + result.note + ')' if result.note else ''}"
+        print(f"{where:<44}{result.line:>5}  {status:<8}{details[0]}")
+        for extra in details[1:]:
+            print(f"{'':<51}{'':<8}{extra}")
+    failed = sum(not r.verdict.ok for r in results)
+    print(f"{len(results)} statements checked with {args.backend}: {failed} with problems")
+    if args.report:
+        args.report.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+    return 1 if failed else 0
 
 
 def _progress_bar(done: int, total: int) -> None:

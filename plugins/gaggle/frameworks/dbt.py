@@ -80,7 +80,7 @@ class DbtSession:
     # ------------------------------------------------------------ protocol
 
     def kind_of(self, file: RepoFile) -> str | None:
-        project = self._project_of(file.relative)
+        project = self.project_of(file.relative)
         if project is None:
             return None
         name = file.relative.rsplit("/", 1)[-1]
@@ -95,7 +95,7 @@ class DbtSession:
         return None
 
     def rewrite(self, file: RepoFile) -> RewriteResult:
-        project = self._project_of(file.relative)
+        project = self.project_of(file.relative)
         assert project is not None
         if not file.relative.endswith(".sql"):
             return RewriteResult(file.text, file.text)  # project files change in finish()
@@ -111,7 +111,7 @@ class DbtSession:
         migrated = set() if failed else {entry for entry, rewritten in uses if rewritten}
         for match in _SOURCE.finditer(file.text):
             entry = self._source_entry(project, match["source"], match["table"])
-            if entry is None or self._old_table(entry) is None:
+            if entry is None or self.old_table(entry) is None:
                 continue
             key = (entry.file, entry.source, entry.name)
             target = self.switched if key in migrated else self.kept
@@ -140,7 +140,7 @@ class DbtSession:
             entry = self._source_entry(project, match["source"], match["table"])
             if entry is None:
                 return None
-            old = self._old_table(entry)
+            old = self.old_table(entry)
             if old is None:
                 return None
             key = (entry.file, entry.source, entry.name)
@@ -176,7 +176,7 @@ class DbtSession:
     def _source_entry(self, project: DbtProject, source: str, table: str) -> SourceTable | None:
         return next((s for s in project.sources if s.source == source and s.name == table), None)
 
-    def _old_table(self, entry: SourceTable) -> TableName | None:
+    def old_table(self, entry: SourceTable) -> TableName | None:
         for old in self.engine.new_for:
             if entry.schema.lower() != old.dataset.lower():
                 continue
@@ -194,7 +194,7 @@ class DbtSession:
         edits: list[Edit] = []
         flags: list[Flag] = []
         for entry in (s for s in project.sources if s.file == relative):
-            old = self._old_table(entry)
+            old = self.old_table(entry)
             key = (entry.file, entry.source, entry.name)
             if old is None or key not in self.switched:
                 continue  # no model moved off this entry: nothing to switch or add
@@ -293,7 +293,7 @@ class DbtSession:
         ]
         return result_from_edits(file.text, edits, [])
 
-    def _project_of(self, relative: str) -> DbtProject | None:
+    def project_of(self, relative: str) -> DbtProject | None:
         found = [p for p in self.projects if not p.root or relative.startswith(p.root + "/")]
         return max(found, key=lambda p: len(p.root), default=None)
 

@@ -21,34 +21,47 @@ _NUMERICS = [Decimal("0"), Decimal("12.5"), Decimal("-3.125"), Decimal("99999.99
 _EPOCH = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
 
-def generate_rows(schema: TableSchema, count: int = 24, seed: int = 0) -> list[dict]:
-    """`count` rows as Python values; every nullable column is NULL in at least one row."""
+def generate_rows(
+    schema: TableSchema, count: int = 48, seed: int = 0, literals: tuple[str, ...] = ()
+) -> list[dict]:
+    """`count` rows as Python values; every nullable column is NULL in at least one row.
+
+    String literals of the queries under test are drawn often, so that their filters
+    (`status = 'ACTIVE'`) select rows instead of none.
+    """
     rng = random.Random(f"{schema.table}:{seed}")
     rows = []
     for index in range(count):
-        rows.append({f.name: _value(f, rng, index) for f in schema.fields})
+        rows.append({f.name: _value(f, rng, index, literals, top=True) for f in schema.fields})
     return rows
 
 
-def _value(field: Field, rng: random.Random, index: int):
+def _value(field: Field, rng: random.Random, index: int, literals=(), top: bool = False):
     if field.is_repeated:
         length = rng.choice([0, 1, 2, 3])
-        return [_scalar(field, rng, index + n + 1) for n in range(length)]
-    if field.mode != "REQUIRED" and (index == 1 or rng.random() < 0.12):
+        return [_scalar(field, rng, index * 7 + n + 1, literals) for n in range(length)]
+    if field.mode != "REQUIRED" and ((top and index == 1) or rng.random() < 0.12):
         return None
-    return _scalar(field, rng, index)
+    return _scalar(field, rng, index, literals)
 
 
-def _scalar(field: Field, rng: random.Random, index: int):
+def _scalar(field: Field, rng: random.Random, index: int, literals=()):
     if field.is_struct:
-        return {child.name: _value(child, rng, index) for child in field.fields}
+        return {child.name: _value(child, rng, index, literals) for child in field.fields}
     kind = field.type
     if field.name == "_TABLE_SUFFIX":
         return (date(2024, 1, 1) + timedelta(days=rng.randint(-20, 60))).strftime("%Y%m%d")
     if kind == "STRING":
         if field.name.lower().endswith("id"):
             return _KEYS[index % len(_KEYS)]
-        return rng.choice(_STRINGS)
+        # Half from a shared pool (so filters and joins on common values match), half
+        # column-specific (so a rewrite reading the wrong column shows in the results).
+        draw = rng.random()
+        if literals and draw < 0.4:
+            return rng.choice(literals)
+        if draw < 0.7:
+            return rng.choice(_STRINGS)
+        return f"{field.name}-{rng.randint(1, 4)}"
     if kind == "INT64":
         return rng.choice(_INTS)
     if kind == "FLOAT64":

@@ -1,0 +1,128 @@
+"""What a validator learns about one query, and how a rewrite is judged from two of them.
+
+Every backend answers the same question for a query: does it compile, what is its
+output schema, which tables does it read, how many bytes would it process. The
+verdict on a rewrite compares the original's answer with the rewrite's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gaggle.names import TableName
+
+# A rewrite that reads this much more than the original is worth a reviewer's look.
+BYTES_WARNING_RATIO = 1.5
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column as BigQuery describes it: name, type, mode, nested fields."""
+
+    name: str
+    type: str  # standard SQL name: STRING, INT64, STRUCT, ...; UNKNOWN when not inferred
+    mode: str = "NULLABLE"
+    fields: tuple[Column, ...] = ()
+
+    def describe(self) -> str:
+        inner = f"<{', '.join(f.describe() for f in self.fields)}>" if self.fields else ""
+        prefix = "ARRAY " if self.mode == "REPEATED" else ""
+        return f"{self.name} {prefix}{self.type}{inner}"
+
+
+@dataclass(frozen=True)
+class QueryError:
+    message: str
+    line: int | None = None  # in the text given to the validator
+    column: int | None = None
+
+
+@dataclass
+class Analysis:
+    """One query, as a validator sees it."""
+
+    columns: tuple[Column, ...] | None = None  # None for statements without output
+    tables: tuple[str, ...] = ()  # fully-qualified names read
+    unknown_tables: tuple[str, ...] = ()  # read, but outside the schema catalog
+    bytes_processed: int | None = None
+    error: QueryError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Validator(Protocol):
+    name: str
+
+    def analyze(self, sql: str) -> Analysis:
+        """Compile one statement or script and describe it; never raises for bad SQL."""
+
+
+@dataclass
+class Verdict:
+    """The evidence for one rewritten query."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    before: Analysis | None = None
+    after: Analysis | None = None
+    evidence: list[str] = field(default_factory=list)  # what was shown to hold
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "evidence": self.evidence,
+            "bytes_before": self.before.bytes_processed if self.before else None,
+            "bytes_after": self.after.bytes_processed if self.after else None,
+            "unknown_tables": sorted(set(self.after.unknown_tables)) if self.after else [],
+        }
+
+
+def judge(before: Analysis, after: Analysis, old_tables: list[TableName]) -> Verdict:
+    """Both compile, same output schema, no old table read, bytes compared."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    if not before.ok:
+        warnings.append(f"the original does not compile: {before.error.message}")
+    if not after.ok:
+        problems.append(f"the rewrite does not compile: {after.error.message}")
+    if before.ok and after.ok and before.columns is not None and after.columns is not None:
+        problems += _schema_differences(before.columns, after.columns, warnings)
+    old_names = {str(t).lower() for t in old_tables}
+    still_old = [t for t in after.tables if t.lower() in old_names]
+    if still_old:
+        problems.append(f"the rewrite still reads {', '.join(sorted(set(still_old)))}")
+    if before.bytes_processed and after.bytes_processed is not None:
+        ratio = after.bytes_processed / before.bytes_processed
+        if ratio > BYTES_WARNING_RATIO:
+            warnings.append(
+                f"bytes processed grow {ratio:.1f}x ({before.bytes_processed:,} to "
+                f"{after.bytes_processed:,})"
+            )
+    return Verdict(not problems, problems, warnings, before, after)
+
+
+def _schema_differences(
+    before: tuple[Column, ...], after: tuple[Column, ...], warnings: list[str]
+) -> list[str]:
+    if [c.name.lower() for c in before] != [c.name.lower() for c in after]:
+        return [
+            "output columns differ: "
+            f"{', '.join(c.name for c in before)} became {', '.join(c.name for c in after)}"
+        ]
+    problems = []
+    for old, new in zip(before, after, strict=True):
+        if _unknown(old) or _unknown(new):
+            warnings.append(f"the type of {old.name} cannot be inferred offline")
+        elif old != new:
+            problems.append(f"{old.name} changes from {old.describe()} to {new.describe()}")
+    return problems
+
+
+def _unknown(column: Column) -> bool:
+    return column.type == "UNKNOWN" or any(_unknown(f) for f in column.fields)

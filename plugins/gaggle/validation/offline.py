@@ -1,0 +1,123 @@
+"""The offline validator: sqlglot parses and qualifies the query against the schema catalog.
+
+No network and no credentials: the embedded default. Tables outside the catalog are
+allowed (their columns cannot be checked) and listed, so a reviewer knows what the
+check did not cover.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from gaggle.schema import STANDARD_TYPES, Catalog
+from gaggle.validation.analysis import Analysis, Column, QueryError
+
+_POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
+_NAMED = re.compile(r"(?:Unknown column: |Column ')([A-Za-z_]\w*)")
+
+
+class OfflineValidator:
+    name = "offline"
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.schema = MappingSchema(catalog.nested_mapping(), dialect="bigquery")
+        self.known = {str(name).lower() for name in catalog.tables}
+        self.short = {name.short.lower(): str(name) for name in catalog.tables}
+
+    def analyze(self, sql: str) -> Analysis:
+        try:
+            statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+        except ParseError as err:
+            detail = err.errors[0] if err.errors else {}
+            message = detail.get("description") or str(err)
+            return Analysis(error=QueryError(message, detail.get("line"), detail.get("col")))
+        except SqlglotError as err:
+            return Analysis(error=QueryError(str(err)))
+        tables, unknown = self._tables(statements)
+        columns = None
+        for statement in statements:
+            query = _query_of(statement)
+            if query is None:
+                continue
+            try:
+                columns = self._columns(query, strict=not unknown)
+            except (OptimizeError, SqlglotError) as err:
+                if unknown:  # a table without schema: its columns cannot be checked here
+                    return Analysis(None, tables, unknown)
+                return Analysis(None, tables, unknown, None, _error(err, sql))
+        return Analysis(columns, tables, unknown)
+
+    def _tables(self, statements: list[exp.Expr]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        read, unknown = set(), set()
+        for statement in statements:
+            ctes = {c.alias.lower() for c in statement.find_all(exp.CTE)}
+            for table in statement.find_all(exp.Table):
+                parts = [p.name for p in table.parts]
+                if not parts or (len(parts) == 1 and parts[0].lower() in ctes):
+                    continue
+                name = ".".join(parts)
+                full = self.short.get(name.lower(), name) if len(parts) == 2 else name
+                (read if full.lower() in self.known else unknown).add(full)
+        return tuple(sorted(read)), tuple(sorted(unknown))
+
+    def _columns(self, query: exp.Query, strict: bool) -> tuple[Column, ...]:
+        qualified = qualify(
+            query.copy(),
+            schema=self.schema,
+            dialect="bigquery",
+            validate_qualify_columns=strict,
+            quote_identifiers=False,
+        )
+        annotated = annotate_types(qualified, schema=self.schema, dialect="bigquery")
+        return tuple(_column(s.alias_or_name, s.type) for s in annotated.selects)
+
+
+def _query_of(statement: exp.Expr) -> exp.Query | None:
+    """The query whose output a statement produces (CTAS and INSERT included)."""
+    if isinstance(statement, exp.Query):
+        return statement
+    if isinstance(statement, exp.Create | exp.Insert) and isinstance(
+        statement.expression, exp.Query
+    ):
+        return statement.expression
+    return None
+
+
+def _column(name: str, data_type: exp.DataType | None) -> Column:
+    if data_type is None:
+        return Column(name, "UNKNOWN")
+    if data_type.this == exp.DataType.Type.ARRAY and data_type.expressions:
+        inner = _column(name, data_type.expressions[0])
+        return Column(name, inner.type, "REPEATED", inner.fields)
+    if data_type.this == exp.DataType.Type.STRUCT:
+        fields = tuple(_column(d.name, d.args.get("kind")) for d in data_type.expressions)
+        return Column(name, "STRUCT", "NULLABLE", fields)
+    text = data_type.sql("bigquery").upper()
+    base = re.sub(r"\(.*\)$", "", text)
+    if data_type.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return Column(name, "UNKNOWN")
+    return Column(name, STANDARD_TYPES.get(base, base))
+
+
+def _error(err: Exception, sql: str) -> QueryError:
+    """The error with its line and column: sqlglot's own, else where the named column is."""
+    text = str(err)
+    match = _POSITION.search(text)
+    message = _POSITION.sub("", text).strip(" .")
+    if match:
+        return QueryError(message, int(match.group(1)), int(match.group(2)))
+    named = _NAMED.search(message)
+    found = re.search(rf"\b{re.escape(named.group(1))}\b", sql) if named else None
+    if found:
+        line = sql.count("\n", 0, found.start()) + 1
+        column = found.start() - (sql.rfind("\n", 0, found.start()) + 1) + 1
+        return QueryError(message, line, column)
+    return QueryError(message)

@@ -1,0 +1,222 @@
+"""Validate a repo's rewrite: each changed statement before and after, by one backend.
+
+The rewrite is computed in memory (nothing is written). SQL job files are rendered
+with a fixed Airflow-like context; dbt models are compiled by the dbt renderer (both
+`is_incremental()` branches when the model has one). Statements are paired by
+position, and only those the rewrite changed are checked. Every problem is reported
+at the line of the original file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
+
+from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession
+from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
+from gaggle.repo import FileOutcome, collect_files, rewrite_repo
+from gaggle.spec import Migration
+from gaggle.sql import SqlRewriter
+from gaggle.validation.analysis import Validator, Verdict, judge
+from gaggle.validation.equivalence import Outcome, check_equivalence
+
+
+def _ds_add(ds: str, days: int) -> str:
+    return (date.fromisoformat(ds) + timedelta(days=days)).isoformat()
+
+
+def _ds_format(ds: str, input_format: str, output_format: str) -> str:
+    return datetime.strptime(ds, input_format).strftime(output_format)
+
+
+AIRFLOW_CONTEXT = {
+    "macros": SimpleNamespace(ds_add=_ds_add, ds_format=_ds_format),
+    "ds": "2024-01-01",
+    "ds_nodash": "20240101",
+    "ts": "2024-01-01T00:00:00+00:00",
+    "data_interval_start": "2024-01-01T00:00:00+00:00",
+    "data_interval_end": "2024-01-02T00:00:00+00:00",
+    "params": {},
+}
+
+
+@dataclass
+class StatementResult:
+    path: str
+    line: int  # in the original file
+    verdict: Verdict
+    note: str = ""  # e.g. "is_incremental() branch"
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "note": self.note, **self.verdict.to_dict()}
+
+
+class EquivalenceValidator:
+    """Pairs the offline checks with a DuckDB run of both queries on synthetic rows."""
+
+    name = "equivalence"
+
+    def __init__(self, migration: Migration, offline: Validator) -> None:
+        self.migration = migration
+        self.offline = offline
+
+    def verdict(self, before: str, after: str) -> Verdict:
+        verdict = judge(
+            self.offline.analyze(before),
+            self.offline.analyze(after),
+            [p.old for p in self.migration.tables],
+        )
+        result = check_equivalence(before, after, self.migration)
+        if result.outcome == Outcome.DIFFERENT:
+            verdict.ok = False
+            verdict.problems.append(f"results differ in DuckDB: {result.detail}")
+        elif result.outcome == Outcome.NOT_CHECKABLE:
+            verdict.warnings.append(f"not checkable in DuckDB: {result.detail}")
+        else:
+            verdict.evidence.append(f"same {result.rows_compared} rows in DuckDB")
+        return verdict
+
+
+def validate_repo(
+    repo: Path,
+    migration: Migration,
+    validator: Validator | EquivalenceValidator,
+    dbt_target: DbtTarget | None = None,
+) -> list[StatementResult]:
+    outcome = rewrite_repo(repo, migration, write=False)
+    renderers = _dbt_renderers(repo, migration, dbt_target)
+    results: list[StatementResult] = []
+    for file in outcome.files:
+        if not file.result.changed or file.kind not in ("sql", "dbt-model"):
+            continue
+        for label, before, after in _compiled_pairs(file, renderers, results):
+            results += _check_statements(file.path, label, before, after, validator, migration)
+    return results
+
+
+def _compiled_pairs(file: FileOutcome, renderers: dict, results: list):
+    """(label, compiled before, compiled after) for each way the file compiles."""
+    if file.kind == "sql":
+        try:
+            yield "", _airflow(file.result.original), _airflow(file.result.text)
+        except jinja2.TemplateError as err:
+            results.append(_compile_failure(file.path, f"cannot render its macros: {err}"))
+        return
+    pair = renderers.get(file.path)
+    if pair is None:
+        return
+    before_renderer, after_renderer = pair
+    name = Path(file.path).stem
+    branches = [False, True] if "is_incremental" in file.result.original else [False]
+    for incremental in branches:
+        label = "is_incremental() branch" if incremental else ""
+        try:
+            yield (
+                label,
+                before_renderer.compile(name, file.result.original, incremental),
+                after_renderer.compile(name, file.result.text, incremental),
+            )
+        except CompileError as err:
+            results.append(_compile_failure(file.path, f"cannot compile the model: {err}"))
+
+
+def _airflow(text: str) -> CompiledModel:
+    rendered = jinja2.Environment(undefined=jinja2.ChainableUndefined).from_string(text)
+    sql = rendered.render(**AIRFLOW_CONTEXT)
+    return CompiledModel(sql, tuple(range(1, sql.count("\n") + 2)))
+
+
+def _compile_failure(path: str, message: str) -> StatementResult:
+    return StatementResult(path, 1, Verdict(False, [message]))
+
+
+def _check_statements(
+    path: str,
+    label: str,
+    before: CompiledModel,
+    after: CompiledModel,
+    validator,
+    migration: Migration,
+) -> list[StatementResult]:
+    before_parts, after_parts = _statements(before.sql), _statements(after.sql)
+    if len(before_parts) != len(after_parts):
+        return [_compile_failure(path, "the rewrite changed the number of statements")]
+    results = []
+    olds = [p.old for p in migration.tables]
+    for (b_line, b_sql), (a_line, a_sql) in zip(before_parts, after_parts, strict=True):
+        if b_sql == a_sql:
+            continue
+        if isinstance(validator, EquivalenceValidator):
+            verdict = validator.verdict(b_sql, a_sql)
+        else:
+            verdict = judge(validator.analyze(b_sql), validator.analyze(a_sql), olds)
+        line = after.source_line(a_line)
+        if verdict.after and verdict.after.error and verdict.after.error.line:
+            line = after.source_line(a_line + verdict.after.error.line - 1)
+        results.append(StatementResult(path, line, verdict, label))
+    return results
+
+
+def _statements(sql: str) -> list[tuple[int, str]]:
+    """(first line, text) of each statement, split at top-level semicolons."""
+    try:
+        tokens = BigQuery().tokenize(sql)
+    except TokenError:
+        return [(1, sql)]
+    parts, start = [], 0
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            parts.append((start, token.start))
+            start = token.end + 1
+    parts.append((start, len(sql)))
+    found = []
+    for begin, end in parts:
+        text = sql[begin:end]
+        if text.strip():
+            offset = begin + (len(text) - len(text.lstrip()))
+            found.append((sql.count("\n", 0, offset) + 1, text.strip()))
+    return found
+
+
+def _dbt_renderers(
+    repo: Path, migration: Migration, target: DbtTarget | None
+) -> dict[str, tuple[DbtRenderer, DbtRenderer]]:
+    """Before and after renderers for every dbt model file, with the project's macros loaded.
+
+    The after side sees the project as the rewrite leaves it: each sources entry of an old
+    table also answers to the new table's name, and vars naming an old table are renamed.
+    """
+    files, _ = collect_files(repo)
+    engine = SqlRewriter(migration)
+    session = DbtFramework().open(repo.resolve(), engine, files)
+    if not isinstance(session, DbtSession):
+        return {}
+    default = target or DbtTarget(migration.tables[0].new.project, "dbt")
+    renderers = {}
+    for project in session.projects:
+        mine = [f for f in files if session.project_of(f.relative) is project]
+        macros = "".join(f.text + "\n" for f in mine if session.kind_of(f) == "dbt-macro")
+        before = DbtRenderer(project, default, macros)
+        after = DbtRenderer(_migrated_project(project, session, engine), default, macros)
+        for file in mine:
+            if session.kind_of(file) == "dbt-model":
+                renderers[file.relative] = (before, after)
+    return renderers
+
+
+def _migrated_project(project: DbtProject, session: DbtSession, engine: SqlRewriter) -> DbtProject:
+    sources = list(project.sources)
+    for entry in project.sources:
+        old = session.old_table(entry)
+        if old is not None:
+            new = engine.new_for[old]
+            sources.append(replace(entry, name=new.table, identifier=new.table))
+    variables = {k: engine.tables.rename_spec(v) or v for k, v in project.vars.items()}
+    return replace(project, sources=sources, vars=variables)

@@ -1,0 +1,181 @@
+"""The three validation backends: offline, BigQuery dry runs (the real client against a local
+server speaking BigQuery's REST protocol), and DuckDB equivalence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import googleapiclient
+import pytest
+from gaggle.spec import load_migration
+from gaggle.sql import SqlRewriter
+from gaggle.validation.analysis import judge
+from gaggle.validation.bigquery import BigQueryValidator
+from gaggle.validation.equivalence import Outcome, check_equivalence
+from gaggle.validation.offline import OfflineValidator
+from google.auth.credentials import AnonymousCredentials
+
+from tests.conftest import DEMO_MIGRATION, ROOT
+from tests.fakes.bigquery_server import FakeBigQuery
+
+MIGRATION = load_migration(DEMO_MIGRATION)
+OLD = [pair.old for pair in MIGRATION.tables]
+OFFLINE = OfflineValidator(MIGRATION.catalog)
+ENGINE = SqlRewriter(MIGRATION)
+EQUIVALENCE = ROOT / "tests" / "fixtures" / "equivalence"
+DISCOVERY = json.loads(
+    (
+        Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "bigquery.v2.json"
+    ).read_text()
+)["schemas"]
+QUERY = (
+    "SELECT u.country, u.device, u.sessions, u.signup_ms\n"
+    "FROM `acme-prod.core.users_v1` AS u\nWHERE u.is_active"
+)
+
+
+@pytest.fixture
+def fake():
+    with FakeBigQuery(MIGRATION.catalog) as server:
+        yield server
+
+
+def _client(server: FakeBigQuery, concurrency: int = 8) -> BigQueryValidator:
+    validator = BigQueryValidator.from_settings(
+        "acme-prod", endpoint=server.endpoint, credentials=AnonymousCredentials()
+    )
+    validator.concurrency = concurrency
+    return validator
+
+
+def test_dry_run_returns_schema_tables_and_bytes(fake):
+    analysis = _client(fake).analyze(QUERY)
+    assert analysis.ok
+    assert [c.describe() for c in analysis.columns] == [
+        "country STRING",
+        "device STRUCT<os STRING, model STRING>",
+        "sessions ARRAY STRUCT<session_id STRING, started_ms INT64, duration_s INT64>",
+        "signup_ms INT64",
+    ]
+    assert analysis.tables == ("acme-prod.core.users_v1",)
+    assert analysis.bytes_processed == 5000
+    request = fake.requests[-1]["configuration"]
+    assert request["dryRun"] is True and request["query"]["useQueryCache"] is False
+
+
+def test_dry_run_error_keeps_bigquery_line_and_column(fake):
+    analysis = _client(fake).analyze("SELECT u.nope\nFROM `acme-prod.core.users_v1` u")
+    assert not analysis.ok
+    assert (analysis.error.line, analysis.error.column) == (1, 10)
+    assert analysis.error.message.endswith("[1:10]")
+
+
+def test_fake_server_speaks_the_published_job_schema(fake):
+    status, job = fake.dry_run(
+        "acme-prod", {"configuration": {"dryRun": True, "query": {"query": QUERY}}}
+    )
+    assert status == 200
+    assert set(job) <= set(DISCOVERY["Job"]["properties"])
+    assert set(job["statistics"]) <= set(DISCOVERY["JobStatistics"]["properties"])
+    assert set(job["statistics"]["query"]) <= set(DISCOVERY["JobStatistics2"]["properties"])
+    for field in job["statistics"]["query"]["schema"]["fields"]:
+        assert set(field) <= set(DISCOVERY["TableFieldSchema"]["properties"])
+    assert set(job["statistics"]["query"]["referencedTables"][0]) == set(
+        DISCOVERY["TableReference"]["properties"]
+    )
+    status, error = fake.dry_run(
+        "acme-prod",
+        {
+            "configuration": {
+                "dryRun": True,
+                "query": {"query": "SELECT nope FROM `acme-prod.core.users_v1`"},
+            }
+        },
+    )
+    assert status == 400 and error["error"]["errors"][0]["reason"] == "invalidQuery"
+    assert set(error["error"]["errors"][0]) <= set(DISCOVERY["ErrorProto"]["properties"]) | {
+        "domain",
+        "locationType",
+    }
+
+
+def test_rewrite_is_judged_the_same_by_dry_run_and_offline(fake):
+    after = ENGINE.rewrite(QUERY).text
+    for validator in (_client(fake), OFFLINE):
+        verdict = judge(validator.analyze(QUERY), validator.analyze(after), OLD)
+        assert verdict.ok, (validator.name, verdict.problems)
+
+
+def test_a_changed_output_type_is_a_problem(fake):
+    wrong = "SELECT u.geo.country_code AS country, u.signup_at AS signup_ms FROM `acme-prod.core.users_v2` u"
+    right = "SELECT u.country, u.signup_ms FROM `acme-prod.core.users_v1` u"
+    for validator in (_client(fake), OFFLINE):
+        verdict = judge(validator.analyze(right), validator.analyze(wrong), OLD)
+        assert not verdict.ok
+        assert verdict.problems == ["signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP"]
+
+
+def test_a_rewrite_that_still_reads_the_old_table_is_a_problem():
+    verdict = judge(OFFLINE.analyze(QUERY), OFFLINE.analyze(QUERY), OLD)
+    assert verdict.problems == ["the rewrite still reads acme-prod.core.users_v1"]
+
+
+def test_bytes_growth_is_a_warning(fake):
+    narrow = "SELECT u.country FROM `acme-prod.core.users_v1` u"
+    wide = "SELECT u.geo.country_code AS country, u.visits, u.labels, u.locale FROM `acme-prod.core.users_v2` u"
+    verdict = judge(_client(fake).analyze(narrow), _client(fake).analyze(wide), OLD)
+    assert any("bytes processed grow" in w for w in verdict.warnings)
+
+
+def test_dry_runs_run_concurrently_within_the_bound():
+    with FakeBigQuery(MIGRATION.catalog, latency_s=0.15) as server:
+        results = _client(server, concurrency=3).analyze_many([QUERY] * 12)
+    assert all(r.ok for r in results) and len(results) == 12
+    assert server.max_in_flight == 3
+
+
+def test_tables_outside_the_catalog_are_allowed_and_listed():
+    analysis = OFFLINE.analyze("SELECT u.country, x.y FROM core.users_v1 u JOIN ops.misc x ON TRUE")
+    assert analysis.ok and analysis.unknown_tables == ("ops.misc",)
+
+
+@pytest.mark.parametrize(
+    ("case", "outcome"),
+    [
+        ("correct", Outcome.EQUAL),
+        ("wrong-mapping", Outcome.DIFFERENT),
+        ("wrong-join", Outcome.DIFFERENT),
+        ("dropped-filter", Outcome.DIFFERENT),
+    ],
+)
+def test_equivalence_catches_a_rewrite_that_silently_changes_meaning(case: str, outcome: Outcome):
+    before = (EQUIVALENCE / case / "before.sql").read_text()
+    after = (EQUIVALENCE / case / "after.sql").read_text()
+    verdict = check_equivalence(before, after, MIGRATION)
+    assert verdict.outcome == outcome, verdict.detail
+    # The offline schema check alone cannot see these: same names and types.
+    assert judge(OFFLINE.analyze(before), OFFLINE.analyze(after), OLD).ok
+
+
+def test_validate_command_prints_a_table_and_fails_on_problems(tmp_path: Path):
+    gaggle = Path(sys.executable).parent / "gaggle"
+    report = tmp_path / "report.json"
+    ok = subprocess.run(
+        [str(gaggle), "validate", "--migration", str(DEMO_MIGRATION),
+         str(ROOT / "tests/fixtures/repos/sqljobs/before"), "--report", str(report)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "statements checked with offline: 0 with problems" in ok.stdout
+    assert {r["path"] for r in json.loads(report.read_text())} >= {"sql/daily_active_users.sql"}
+    bad = subprocess.run(
+        [str(gaggle), "validate", "--migration", str(DEMO_MIGRATION),
+         str(ROOT / "tests/fixtures/repos/dbt/before"), "--backend", "equivalence"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "models/marts/audit_raw_users.sql" in bad.stdout and "PROBLEM" in bad.stdout
+    assert "same 48 rows in DuckDB" in bad.stdout
