@@ -150,7 +150,7 @@ def _check_statements(
         return [_compile_failure(path, "the rewrite changed the number of statements")]
     results = []
     olds = [p.old for p in migration.tables]
-    for (b_line, b_sql), (a_line, a_sql) in zip(before_parts, after_parts, strict=True):
+    for (_, b_sql), (a_line, a_sql) in zip(before_parts, after_parts, strict=True):
         if b_sql == a_sql:
             continue
         if isinstance(validator, EquivalenceValidator):

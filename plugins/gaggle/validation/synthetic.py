@@ -52,16 +52,7 @@ def _scalar(field: Field, rng: random.Random, index: int, literals=()):
     if field.name == "_TABLE_SUFFIX":
         return (date(2024, 1, 1) + timedelta(days=rng.randint(-20, 60))).strftime("%Y%m%d")
     if kind == "STRING":
-        if field.name.lower().endswith("id"):
-            return _KEYS[index % len(_KEYS)]
-        # Half from a shared pool (so filters and joins on common values match), half
-        # column-specific (so a rewrite reading the wrong column shows in the results).
-        draw = rng.random()
-        if literals and draw < 0.4:
-            return rng.choice(literals)
-        if draw < 0.7:
-            return rng.choice(_STRINGS)
-        return f"{field.name}-{rng.randint(1, 4)}"
+        return _string(field, rng, index, literals)
     if kind == "INT64":
         return rng.choice(_INTS)
     if kind == "FLOAT64":
@@ -79,6 +70,19 @@ def _scalar(field: Field, rng: random.Random, index: int, literals=()):
     if kind == "BYTES":
         return rng.choice([b"", b"\x00", b"ab"])
     return None  # types DuckDB cannot hold faithfully (GEOGRAPHY, JSON, ...) stay NULL
+
+
+def _string(field: Field, rng: random.Random, index: int, literals: tuple[str, ...]) -> str:
+    """Keys from a small shared pool (joins match); otherwise the queries' literals (filters
+    match), a shared pool, or column-specific values (reading the wrong column shows)."""
+    if field.name.lower().endswith("id"):
+        return _KEYS[index % len(_KEYS)]
+    draw = rng.random()
+    if literals and draw < 0.4:
+        return rng.choice(literals)
+    if draw < 0.7:
+        return rng.choice(_STRINGS)
+    return f"{field.name}-{rng.randint(1, 4)}"
 
 
 def duckdb_literal(value) -> str:
