@@ -11,7 +11,8 @@ import re
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
@@ -115,9 +116,16 @@ def _error(err: Exception, sql: str) -> QueryError:
     if match:
         return QueryError(message, int(match.group(1)), int(match.group(2)))
     named = _NAMED.search(message)
-    found = re.search(rf"\b{re.escape(named.group(1))}\b", sql) if named else None
-    if found:
-        line = sql.count("\n", 0, found.start()) + 1
-        column = found.start() - (sql.rfind("\n", 0, found.start()) + 1) + 1
-        return QueryError(message, line, column)
+    token = _first_token(sql, named.group(1)) if named else None
+    if token is not None:
+        return QueryError(message, token.line, token.col - len(token.text) + 1)
     return QueryError(message)
+
+
+def _first_token(sql: str, name: str):
+    """The first identifier token spelled `name`: comments and strings are not tokens."""
+    try:
+        tokens = BigQuery().tokenize(sql)
+    except TokenError:
+        return None
+    return next((t for t in tokens if t.text.lower() == name.lower()), None)
