@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from gaggle.frameworks.dbt import DbtFramework
 from gaggle.frameworks.dbt_compile import CompileError, DbtRenderer, DbtTarget
 from gaggle.repo import collect_files
@@ -14,6 +13,7 @@ from gaggle.spec import load_migration
 from gaggle.sql import SqlRewriter
 from gaggle.validation.offline import OfflineValidator
 from gaggle.validation.repo import validate_repo
+
 from tests.conftest import DEMO_MIGRATION, ROOT
 
 MIGRATION = load_migration(DEMO_MIGRATION)
