@@ -35,12 +35,11 @@ def _median_ms(function, items) -> float:
 
 def offline_against_floor(queries: list[str]) -> None:
     import sqlglot
+    from gaggle.spec import load_migration
+    from gaggle.validation.offline import OfflineValidator
     from sqlglot.errors import SqlglotError
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.schema import MappingSchema
-
-    from gaggle.spec import load_migration
-    from gaggle.validation.offline import OfflineValidator
 
     migration = load_migration(MIGRATION)
     validator = OfflineValidator(migration.catalog)
@@ -50,7 +49,9 @@ def offline_against_floor(queries: list[str]) -> None:
         try:
             for statement in sqlglot.parse(sql, read="bigquery"):
                 if statement is not None:
-                    qualify(statement, schema=schema, dialect="bigquery", validate_qualify_columns=False)
+                    qualify(
+                        statement, schema=schema, dialect="bigquery", validate_qualify_columns=False
+                    )
         except SqlglotError:
             pass
 
@@ -63,10 +64,9 @@ def offline_against_floor(queries: list[str]) -> None:
 
 
 def dry_runs(queries: list[str]) -> None:
-    from google.auth.credentials import AnonymousCredentials
-
     from gaggle.spec import load_migration
     from gaggle.validation.bigquery import BigQueryValidator
+    from google.auth.credentials import AnonymousCredentials
 
     sys.path.insert(0, str(ROOT))
     from tests.fakes.bigquery_server import FakeBigQuery
