@@ -179,3 +179,19 @@ def test_validate_command_prints_a_table_and_fails_on_problems(tmp_path: Path):
     assert bad.returncode == 1
     assert "models/marts/audit_raw_users.sql" in bad.stdout and "PROBLEM" in bad.stdout
     assert "same 48 rows in DuckDB" in bad.stdout
+
+
+def test_validate_repo_with_dry_runs_batches_them_concurrently(tmp_path: Path):
+    from gaggle.validation.repo import validate_repo
+
+    with FakeBigQuery(MIGRATION.catalog, latency_s=0.1) as server:
+        results = validate_repo(
+            ROOT / "tests/fixtures/repos/sqljobs/before", MIGRATION, _client(server, 4)
+        )
+    by_path = {r.path: r.verdict for r in results}
+    assert all(v.ok for v in by_path.values())
+    assert server.max_in_flight > 1
+    for path in ("sql/daily_active_users.sql", "sql/signup_cohorts.sql"):
+        assert by_path[path].evidence[0].startswith("bytes processed")
+    # The MERGE target is not in the fake's catalog: BigQuery's 404 is reported, not hidden.
+    assert "not found" in by_path["sql/merge_user_dim.sql"].warnings[0].lower()

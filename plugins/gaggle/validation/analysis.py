@@ -87,9 +87,11 @@ def judge(before: Analysis, after: Analysis, old_tables: list[TableName]) -> Ver
     """Both compile, same output schema, no old table read, bytes compared."""
     problems: list[str] = []
     warnings: list[str] = []
-    if not before.ok:
+    if not before.ok and not after.ok:
+        warnings.append(f"neither compiles, nothing to compare: {after.error.message}")
+    elif not before.ok:
         warnings.append(f"the original does not compile: {before.error.message}")
-    if not after.ok:
+    elif not after.ok:
         problems.append(f"the rewrite does not compile: {after.error.message}")
     if before.ok and after.ok and before.columns is not None and after.columns is not None:
         problems += _schema_differences(before.columns, after.columns, warnings)
@@ -97,6 +99,11 @@ def judge(before: Analysis, after: Analysis, old_tables: list[TableName]) -> Ver
     still_old = [t for t in after.tables if t.lower() in old_names]
     if still_old:
         problems.append(f"the rewrite still reads {', '.join(sorted(set(still_old)))}")
+    evidence = []
+    if before.bytes_processed is not None and after.bytes_processed is not None:
+        evidence.append(
+            f"bytes processed {before.bytes_processed:,} before, {after.bytes_processed:,} after"
+        )
     if before.bytes_processed and after.bytes_processed is not None:
         ratio = after.bytes_processed / before.bytes_processed
         if ratio > BYTES_WARNING_RATIO:
@@ -104,7 +111,7 @@ def judge(before: Analysis, after: Analysis, old_tables: list[TableName]) -> Ver
                 f"bytes processed grow {ratio:.1f}x ({before.bytes_processed:,} to "
                 f"{after.bytes_processed:,})"
             )
-    return Verdict(not problems, problems, warnings, before, after)
+    return Verdict(not problems, problems, warnings, before, after, evidence)
 
 
 def _schema_differences(

@@ -92,12 +92,45 @@ def validate_repo(
 ) -> list[StatementResult]:
     outcome = rewrite_repo(repo, migration, write=False)
     renderers = _dbt_renderers(repo, migration, dbt_target)
-    results: list[StatementResult] = []
+    failures: list[StatementResult] = []
+    pending: list[_Pending] = []
     for file in outcome.files:
         if not file.result.changed or file.kind not in ("sql", "dbt-model"):
             continue
-        for label, before, after in _compiled_pairs(file, renderers, results):
-            results += _check_statements(file.path, label, before, after, validator, migration)
+        for label, before, after in _compiled_pairs(file, renderers, failures):
+            pending += _changed_statements(file.path, label, before, after, failures)
+    return failures + _judge_all(pending, validator, migration)
+
+
+@dataclass
+class _Pending:
+    path: str
+    label: str
+    before: str
+    after: str
+    line: int  # of the statement in the compiled rewrite
+    compiled: CompiledModel
+
+
+def _judge_all(
+    pending: list[_Pending], validator: Validator | EquivalenceValidator, migration: Migration
+) -> list[StatementResult]:
+    """Every changed statement judged; a backend with `analyze_many` (dry runs) gets them all
+    at once, so it can keep several round trips in flight."""
+    olds = [p.old for p in migration.tables]
+    if isinstance(validator, EquivalenceValidator):
+        verdicts = [validator.verdict(p.before, p.after) for p in pending]
+    else:
+        texts = [text for p in pending for text in (p.before, p.after)]
+        many = getattr(validator, "analyze_many", None)
+        analyses = many(texts) if many else [validator.analyze(t) for t in texts]
+        verdicts = [judge(analyses[2 * i], analyses[2 * i + 1], olds) for i in range(len(pending))]
+    results = []
+    for item, verdict in zip(pending, verdicts, strict=True):
+        line = item.compiled.source_line(item.line)
+        if verdict.after and verdict.after.error and verdict.after.error.line:
+            line = item.compiled.source_line(item.line + verdict.after.error.line - 1)
+        results.append(StatementResult(item.path, line, verdict, item.label))
     return results
 
 
@@ -137,31 +170,18 @@ def _compile_failure(path: str, message: str) -> StatementResult:
     return StatementResult(path, 1, Verdict(False, [message]))
 
 
-def _check_statements(
-    path: str,
-    label: str,
-    before: CompiledModel,
-    after: CompiledModel,
-    validator,
-    migration: Migration,
-) -> list[StatementResult]:
+def _changed_statements(
+    path: str, label: str, before: CompiledModel, after: CompiledModel, failures: list
+) -> list[_Pending]:
     before_parts, after_parts = _statements(before.sql), _statements(after.sql)
     if len(before_parts) != len(after_parts):
-        return [_compile_failure(path, "the rewrite changed the number of statements")]
-    results = []
-    olds = [p.old for p in migration.tables]
-    for (_, b_sql), (a_line, a_sql) in zip(before_parts, after_parts, strict=True):
-        if b_sql == a_sql:
-            continue
-        if isinstance(validator, EquivalenceValidator):
-            verdict = validator.verdict(b_sql, a_sql)
-        else:
-            verdict = judge(validator.analyze(b_sql), validator.analyze(a_sql), olds)
-        line = after.source_line(a_line)
-        if verdict.after and verdict.after.error and verdict.after.error.line:
-            line = after.source_line(a_line + verdict.after.error.line - 1)
-        results.append(StatementResult(path, line, verdict, label))
-    return results
+        failures.append(_compile_failure(path, "the rewrite changed the number of statements"))
+        return []
+    return [
+        _Pending(path, label, b_sql, a_sql, a_line, after)
+        for (_, b_sql), (a_line, a_sql) in zip(before_parts, after_parts, strict=True)
+        if b_sql != a_sql
+    ]
 
 
 def _statements(sql: str) -> list[tuple[int, str]]:
