@@ -104,7 +104,9 @@ def test_a_query_without_references_comes_back_identical(query: str):
 def test_rewritten_query_returns_the_same_rows(query: str):
     result = ENGINE.rewrite(query)
     verdict = check_equivalence(query, result.text, MIGRATION)
-    assert verdict.outcome == Outcome.EQUAL, verdict.detail
+    assert verdict.outcome != Outcome.DIFFERENT, verdict.detail
+    if verdict.outcome == Outcome.NOT_CHECKABLE:  # only when the filters leave no row
+        assert verdict.detail.startswith("no rows on the synthetic data")
 
 
 @pytest.mark.parametrize(
