@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,3 +19,12 @@ def migration_copy(tmp_path: Path) -> Path:
     target = tmp_path / "users_v2"
     shutil.copytree(DEMO_MIGRATION, target)
     return target
+
+
+# Property tests explore new examples locally but replay a fixed sequence in CI, so a
+# CI run is reproducible; a failure found locally is kept in .hypothesis/ and replayed.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
