@@ -1,0 +1,126 @@
+"""The protocol every code host implements, and the rules they all follow.
+
+Every side effect is an `ensure`: find first, create only if absent, never overwrite
+a human's work. gaggle owns exactly one branch per (migration, repo); its commits
+carry a `Gaggle-Migration:` trailer, which is how a re-run tells its own last
+commit from a human's. A forge never pushes to the default branch and never merges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+TRAILER = "Gaggle-Migration"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    content: str | None  # None deletes the file
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What gaggle wants a repo's migration branch and PR to be."""
+
+    repo: str  # owner/name
+    migration_id: str
+    branch: str
+    title: str
+    body: str
+    changes: tuple[FileChange, ...]
+    labels: tuple[str, ...] = ()
+    draft: bool = False
+    reopen_closed: bool = False  # only when the run asks to revisit PRs humans closed
+
+    def commit_message(self) -> str:
+        return f"{self.title}\n\n{TRAILER}: {self.migration_id}\n"
+
+
+@dataclass
+class PullRequest:
+    number: int
+    url: str
+    state: str  # open, closed, merged
+    draft: bool = False
+    head_sha: str = ""
+    mergeable: bool | None = None
+    ci: str = "none"  # success, failure, pending, none
+    review: str = "none"  # approved, changes_requested, review_required, none
+
+
+@dataclass
+class ProposalOutcome:
+    """What a propose() call did, and what it cost."""
+
+    action: str  # created, updated, unchanged, human-commit, closed-by-human
+    pull_request: PullRequest | None = None
+    branch_sha: str = ""
+    calls: int = 0
+    writes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Forge(Protocol):
+    name: str
+
+    def default_branch(self, repo: str) -> tuple[str, str]:
+        """(branch name, head sha) of the repo's default branch."""
+
+    def read_files(self, repo: str, ref: str) -> dict[str, str]:
+        """Every text file of the repo at a ref (path -> content)."""
+
+    def propose(self, proposal: Proposal) -> ProposalOutcome:
+        """Make the branch and the PR what the proposal says, safely and idempotently."""
+
+    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
+        """The PR whose head is the branch, in any state, with CI and review state."""
+
+    def comment(self, repo: str, number: int, body: str, marker: str) -> bool:
+        """Comment once: nothing when a comment carrying the marker exists. True if posted."""
+
+    def close(self, repo: str, number: int, comment: str) -> None:
+        """Close an open PR with a comment (a cancelled campaign, a repo migrated by hand)."""
+
+
+def is_gaggle_commit(message: str, migration_id: str) -> bool:
+    return f"{TRAILER}: {migration_id}" in message
+
+
+def codeowners_for(codeowners: str, paths: list[str]) -> list[str]:
+    """The owners CODEOWNERS assigns to the changed paths (the last matching rule wins)."""
+    rules = []
+    for line in codeowners.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pattern, *owners = line.split()
+            rules.append((pattern, owners))
+    found: list[str] = []
+    for path in paths:
+        owners: list[str] = []
+        for pattern, rule_owners in rules:
+            if _codeowners_match(pattern, path):
+                owners = rule_owners
+        found += [o for o in owners if o not in found]
+    return found
+
+
+def _codeowners_match(pattern: str, path: str) -> bool:
+    import fnmatch
+
+    anchored = pattern.startswith("/")
+    pattern = pattern.lstrip("/")
+    if pattern.endswith("/"):
+        pattern += "**"
+    candidates = (
+        [path]
+        if anchored
+        else [path] + [path.split("/", i)[-1] for i in range(1, path.count("/") + 1)]
+    )
+    return any(
+        fnmatch.fnmatch(candidate, pattern) or fnmatch.fnmatch(candidate, pattern.rstrip("*") + "*")
+        if pattern.endswith("**")
+        else fnmatch.fnmatch(candidate, pattern) or candidate.startswith(pattern + "/")
+        for candidate in candidates
+    )

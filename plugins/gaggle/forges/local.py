@@ -1,0 +1,252 @@
+"""The local forge: repos are git repositories under a directory, a PR is a branch plus a
+JSON record. The demo and the tests walk the whole lifecycle with it, offline.
+
+Branches are written with git plumbing (hash-object, a temporary index, commit-tree,
+update-ref with the expected old value), so a working tree is never touched and a
+concurrent change to the branch makes the update fail instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from gaggle.errors import GaggleError
+from gaggle.forges.base import Proposal, ProposalOutcome, PullRequest, is_gaggle_commit
+
+RECORDS = "gaggle-prs.json"
+AUTHOR = {"GIT_AUTHOR_NAME": "gaggle", "GIT_AUTHOR_EMAIL": "gaggle@localhost"}
+
+
+class LocalForgeError(GaggleError):
+    """A git command failed in the local forge."""
+
+
+class LocalForge:
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------ repos
+
+    def path(self, repo: str) -> Path:
+        return self.root / repo
+
+    def init_repo(self, repo: str, default_branch: str = "main") -> None:
+        """Turn a directory of files into a repo with one commit on its default branch."""
+        path = self.path(repo)
+        if (path / ".git").exists():
+            return
+        self._git(path, "init", "-q", "-b", default_branch)
+        self._git(path, "add", "-A")
+        env = {**AUTHOR, "GIT_COMMITTER_NAME": "owner", "GIT_COMMITTER_EMAIL": "owner@localhost"}
+        self._git(
+            path, "commit", "-q", "-m", "Initial commit", env={**env, "GIT_AUTHOR_NAME": "owner"}
+        )
+
+    def repos(self) -> list[str]:
+        return sorted(
+            p.parent.relative_to(self.root).as_posix() for p in self.root.glob("*/*/.git")
+        )
+
+    def default_branch(self, repo: str) -> tuple[str, str]:
+        path = self.path(repo)
+        branch = self._git(path, "symbolic-ref", "--short", "HEAD").strip()
+        return branch, self._git(path, "rev-parse", branch).strip()
+
+    def read_files(self, repo: str, ref: str) -> dict[str, str]:
+        path = self.path(repo)
+        names = self._git(path, "ls-tree", "-r", "--name-only", "-z", ref).split("\0")
+        files = {}
+        for name in filter(None, names):
+            data = self._run(path, ["git", "show", f"{ref}:{name}"], text=False)
+            try:
+                files[name] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        return files
+
+    # ------------------------------------------------------------ proposals
+
+    def propose(self, proposal: Proposal) -> ProposalOutcome:
+        path = self.path(proposal.repo)
+        base_branch, base_sha = self.default_branch(proposal.repo)
+        if proposal.branch == base_branch:
+            raise LocalForgeError(f"refusing to write to the default branch {base_branch}")
+        records = self._records(proposal.repo)
+        record = records.get(proposal.branch)
+        if record and record["state"] == "merged":
+            return ProposalOutcome("merged", self._pull(proposal.repo, record))
+        if record and record["state"] == "closed" and not proposal.reopen_closed:
+            return ProposalOutcome("closed-by-human", self._pull(proposal.repo, record))
+        head = self._ref(path, proposal.branch)
+        if head and not is_gaggle_commit(self._message(path, head), proposal.migration_id):
+            return self._human_commit(proposal, record, head)
+        tree = self._tree(path, base_sha, proposal)
+        if head and self._git(path, "rev-parse", f"{head}^{{tree}}").strip() == tree:
+            action, sha = "unchanged", head
+        else:
+            sha = self._commit(path, tree, base_sha, proposal.commit_message())
+            # Compare-and-swap: fails if the branch moved since it was read.
+            self._git(path, "update-ref", f"refs/heads/{proposal.branch}", sha, head or "0" * 40)
+            action = "updated" if head else "created"
+        if record is None:
+            action = "created"  # a branch left by a crash before its PR was recorded
+        record = self._upsert_record(proposal, records, record, base_branch)
+        self._save(proposal.repo, records)
+        return ProposalOutcome(action, self._pull(proposal.repo, record), sha)
+
+    def _human_commit(self, proposal: Proposal, record: dict | None, head: str) -> ProposalOutcome:
+        note = f"a human pushed {head[:12]} to {proposal.branch}; gaggle will not overwrite it"
+        pull = self._pull(proposal.repo, record) if record else None
+        if record:
+            self.comment(
+                proposal.repo,
+                record["number"],
+                f"gaggle did not update this branch: {note}. Re-run after merging or "
+                "closing this PR, or apply the migration's changes by hand.",
+                marker=f"human-commit:{head}",
+            )
+        return ProposalOutcome("human-commit", pull, head, notes=[note])
+
+    def _upsert_record(
+        self, proposal: Proposal, records: dict, record: dict | None, base: str
+    ) -> dict:
+        if record is None:
+            number = 1 + max((r["number"] for r in records.values()), default=0)
+            record = {"number": number, "comments": []}
+            records[proposal.branch] = record
+        record.update(
+            branch=proposal.branch,
+            base=base,
+            title=proposal.title,
+            body=proposal.body,
+            labels=list(proposal.labels),
+            draft=proposal.draft,
+            state="open",
+        )
+        return record
+
+    def _tree(self, path: Path, base_sha: str, proposal: Proposal) -> str:
+        """The base commit's tree with the proposal's file changes, via a temporary index."""
+        handle, index = tempfile.mkstemp(prefix="gaggle-index-")
+        os.close(handle)
+        env = {"GIT_INDEX_FILE": index}
+        try:
+            self._git(path, "read-tree", base_sha, env=env)
+            for change in proposal.changes:
+                if change.content is None:
+                    self._git(path, "update-index", "--force-remove", change.path, env=env)
+                    continue
+                blob = self._run(
+                    path, ["git", "hash-object", "-w", "--stdin"], stdin=change.content.encode()
+                ).strip()
+                mode = self._mode(path, base_sha, change.path)
+                self._git(
+                    path,
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    f"{mode},{blob},{change.path}",
+                    env=env,
+                )
+            return self._git(path, "write-tree", env=env).strip()
+        finally:
+            Path(index).unlink(missing_ok=True)
+
+    def _mode(self, path: Path, ref: str, name: str) -> str:
+        listing = self._git(path, "ls-tree", ref, "--", name).split()
+        return listing[0] if listing else "100644"
+
+    def _commit(self, path: Path, tree: str, parent: str, message: str) -> str:
+        env = {**AUTHOR, "GIT_COMMITTER_NAME": "gaggle", "GIT_COMMITTER_EMAIL": "gaggle@localhost"}
+        return self._run(
+            path, ["git", "commit-tree", tree, "-p", parent], stdin=message.encode(), env=env
+        ).strip()
+
+    # ------------------------------------------------------------ pull requests
+
+    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
+        record = self._records(repo).get(branch)
+        return self._pull(repo, record) if record else None
+
+    def comment(self, repo: str, number: int, body: str, marker: str) -> bool:
+        records = self._records(repo)
+        record = next(r for r in records.values() if r["number"] == number)
+        tag = f"<!-- gaggle:{marker} -->"
+        if any(tag in c for c in record["comments"]):
+            return False
+        record["comments"].append(f"{body}\n\n{tag}")
+        self._save(repo, records)
+        return True
+
+    def close(self, repo: str, number: int, comment: str) -> None:
+        records = self._records(repo)
+        record = next(r for r in records.values() if r["number"] == number)
+        if record["state"] == "open":
+            record["comments"].append(comment)
+            record["state"] = "closed"
+            self._save(repo, records)
+
+    def merge(self, repo: str, number: int) -> str:
+        """What a reviewer does, for the demo and the tests: merge the PR's branch."""
+        path = self.path(repo)
+        records = self._records(repo)
+        record = next(r for r in records.values() if r["number"] == number)
+        if record["state"] != "open":
+            raise LocalForgeError(f"PR #{number} of {repo} is {record['state']}, not open")
+        env = {**AUTHOR, "GIT_COMMITTER_NAME": "reviewer", "GIT_COMMITTER_EMAIL": "r@localhost"}
+        self._git(path, "merge", "-q", "--no-ff", "--no-edit", record["branch"], env=env)
+        record["state"] = "merged"
+        self._save(repo, records)
+        return self._git(path, "rev-parse", "HEAD").strip()
+
+    def _pull(self, repo: str, record: dict) -> PullRequest:
+        head = self._ref(self.path(repo), record["branch"]) or ""
+        return PullRequest(
+            number=record["number"],
+            url=f"file://{self.path(repo)}#pr-{record['number']}",
+            state=record["state"],
+            draft=record.get("draft", False),
+            head_sha=head,
+            mergeable=record["state"] == "open",
+        )
+
+    # ------------------------------------------------------------ storage and git
+
+    def _records(self, repo: str) -> dict:
+        path = self.path(repo) / ".git" / RECORDS
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _save(self, repo: str, records: dict) -> None:
+        path = self.path(repo) / ".git" / RECORDS
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(records, indent=2, sort_keys=True))
+        os.replace(temporary, path)
+
+    def _ref(self, path: Path, branch: str) -> str | None:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+            cwd=path, capture_output=True, text=True,
+        )  # fmt: skip
+        return result.stdout.strip() or None
+
+    def _message(self, path: Path, sha: str) -> str:
+        return self._git(path, "log", "-1", "--format=%B", sha)
+
+    def _git(self, path: Path, *args: str, env: dict | None = None) -> str:
+        return self._run(path, ["git", *args], env=env)
+
+    def _run(self, path: Path, command: list[str], stdin: bytes | None = None, env=None, text=True):
+        result = subprocess.run(
+            command, cwd=path, input=stdin, capture_output=True, env={**os.environ, **(env or {})}
+        )
+        if result.returncode != 0:
+            raise LocalForgeError(
+                f"{' '.join(command[:3])} failed in {path}: {result.stderr.decode().strip()}"
+            )
+        return result.stdout.decode() if text else result.stdout
