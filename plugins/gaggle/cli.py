@@ -76,6 +76,27 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--report", type=Path, help="write the JSON results to this file")
     validate.set_defaults(run=_validate)
 
+    run = commands.add_parser(
+        "run", help="migrate every repo of the local forge: rewrite, validate, open PRs"
+    )
+    _migration_argument(run)
+    run.add_argument("--root", type=Path, default=Path("build/forge"), help="local forge root")
+    run.add_argument("--repo", action="append", help="only these owner/name repos")
+    run.add_argument("--dry-run", action="store_true", help="no PRs; print the diffs")
+    run.add_argument(
+        "--backend", choices=["offline", "equivalence"], default="offline", help="validator"
+    )
+    run.set_defaults(run=_run)
+
+    local = commands.add_parser(
+        "local", help="act as a reviewer on the local forge: merge or close a repo's PR"
+    )
+    local.add_argument("action", choices=["merge", "close"])
+    local.add_argument("repo", help="owner/name of a repo under the forge root")
+    local.add_argument("--root", type=Path, default=Path("build/forge"), help="local forge root")
+    local.add_argument("--branch", help="the PR's branch (default: the repo's only gaggle PR)")
+    local.set_defaults(run=_local)
+
     fleet = commands.add_parser(
         "demo-fleet", help="write a deterministic fleet of demo consumer repos"
     )
@@ -189,6 +210,52 @@ def _validate(args: argparse.Namespace) -> int:
     if args.report:
         args.report.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
     return 1 if failed else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gaggle.forges.local import LocalForge
+    from gaggle.pipeline import run_repo
+    from gaggle.validation.offline import OfflineValidator
+    from gaggle.validation.repo import EquivalenceValidator
+
+    migration = load_migration(args.migration)
+    forge = LocalForge(args.root)
+    offline = OfflineValidator(migration.catalog)
+    validator = (
+        EquivalenceValidator(migration, offline) if args.backend == "equivalence" else offline
+    )
+    tally: Counter = Counter()
+    for repo in args.repo or forge.repos():
+        result = run_repo(forge, repo, migration, validator, dry_run=args.dry_run)
+        tally[result.status] += 1
+        pr = result.proposal.pull_request if result.proposal else None
+        where = f" PR #{pr.number}{' (draft)' if pr.draft else ''}" if pr else ""
+        print(f"{repo:<36} {result.status}{where}")
+        if args.dry_run and result.diff:
+            print(result.diff, end="")
+    print(", ".join(f"{n} {status}" for status, n in sorted(tally.items())))
+    return 0
+
+
+def _local(args: argparse.Namespace) -> int:
+    from gaggle.forges.local import LocalForge
+
+    forge = LocalForge(args.root)
+    records = forge.records(args.repo)
+    branch = args.branch or (next(iter(records)) if len(records) == 1 else None)
+    if branch is None or branch not in records:
+        print(
+            f"gaggle: name the PR's branch with --branch; known: {sorted(records)}", file=sys.stderr
+        )
+        return 2
+    number = records[branch]["number"]
+    if args.action == "merge":
+        sha = forge.merge(args.repo, number)
+        print(f"merged PR #{number} of {args.repo} ({branch}) as {sha[:12]}")
+    else:
+        forge.close(args.repo, number, "Closed by a reviewer (gaggle local close).")
+        print(f"closed PR #{number} of {args.repo} ({branch})")
+    return 0
 
 
 def _progress_bar(done: int, total: int) -> None:

@@ -37,6 +37,13 @@ class FileOutcome:
     framework: str
     kind: str
     result: RewriteResult
+    source: RepoFile | None = None  # how to write it back: line endings, byte-order mark
+
+    def new_content(self) -> str:
+        """The rewritten text with the file's own line endings and byte-order mark."""
+        if self.source is None:
+            return self.result.text
+        return self.source.encoded(self.result.text).decode("utf-8")
 
     @property
     def status(self) -> str:
@@ -187,7 +194,7 @@ def rewrite_repo(
             kind = session.kind_of(file)
             if kind is not None:
                 outcome.files.append(
-                    FileOutcome(file.relative, session.framework, kind, session.rewrite(file))
+                    FileOutcome(file.relative, session.framework, kind, session.rewrite(file), file)
                 )
                 originals[file.relative] = file
                 break
@@ -196,7 +203,7 @@ def rewrite_repo(
     for session in sessions:
         for file, kind, result in session.finish():
             outcome.files = [f for f in outcome.files if f.path != file.relative]
-            outcome.files.append(FileOutcome(file.relative, session.framework, kind, result))
+            outcome.files.append(FileOutcome(file.relative, session.framework, kind, result, file))
             originals[file.relative] = file
     outcome.files.sort(key=lambda f: f.path)
     if write:

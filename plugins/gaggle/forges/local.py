@@ -218,6 +218,10 @@ class LocalForge:
 
     # ------------------------------------------------------------ storage and git
 
+    def records(self, repo: str) -> dict:
+        """The repo's PR records by branch."""
+        return self._records(repo)
+
     def _records(self, repo: str) -> dict:
         path = self.path(repo) / ".git" / RECORDS
         return json.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,96 @@
+"""One repo's journey as plain steps: fetch its files, rewrite, validate, propose the PR.
+
+The CLI runs the steps in a row; the Airflow task group runs one step per task. The
+repo is read from the forge at its default branch into a scratch directory, so the
+same steps serve GitHub and the local forge alike.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gaggle.forges.base import FileChange, Forge, Proposal, ProposalOutcome
+from gaggle.repo import RepoOutcome, rewrite_repo
+from gaggle.reports import pr_body
+from gaggle.spec import Migration
+from gaggle.validation.analysis import Validator
+from gaggle.validation.repo import EquivalenceValidator, StatementResult, validate_repo
+
+ORPHAN_COMMENT = (
+    "gaggle closes this PR: the repo no longer reads {tables} (it was migrated by hand, "
+    "or the queries were removed), so there is nothing left to change."
+)
+
+
+@dataclass
+class RepoRun:
+    repo: str
+    status: str  # no-change-needed, proposed, dry-run, closed-orphan, human-commit, ...
+    outcome: RepoOutcome | None = None
+    validations: list[StatementResult] = field(default_factory=list)
+    proposal: ProposalOutcome | None = None
+    diff: str = ""
+
+
+def run_repo(
+    forge: Forge,
+    repo: str,
+    migration: Migration,
+    validator: Validator | EquivalenceValidator,
+    dry_run: bool = False,
+    close_orphans: bool = True,
+) -> RepoRun:
+    _, base_sha = forge.default_branch(repo)
+    with tempfile.TemporaryDirectory(prefix="gaggle-repo-") as scratch:
+        root = Path(scratch)
+        for path, content in forge.read_files(repo, base_sha).items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8", newline="")
+        outcome = rewrite_repo(root, migration, write=False)
+        validations = validate_repo(root, migration, validator) if _changed(outcome) else []
+    changes = tuple(FileChange(f.path, f.new_content()) for f in outcome.files if f.result.changed)
+    run = RepoRun(repo, "no-change-needed", outcome, validations)
+    run.diff = "".join(f.diff() for f in outcome.files if f.result.changed)
+    settings = migration.pull_request
+    if not changes:
+        existing = forge.pull_request(repo, settings.branch)
+        if close_orphans and existing is not None and existing.state == "open" and not dry_run:
+            tables = ", ".join(str(p.old) for p in migration.tables)
+            forge.close(repo, existing.number, ORPHAN_COMMENT.format(tables=tables))
+            run.status = "closed-orphan"
+        return run
+    if dry_run:
+        run.status = "dry-run"
+        return run
+    decisions = any(
+        str(flag.reason) in ("manual-column", "column-docs")
+        for f in outcome.files
+        for flag in f.result.flags
+    )
+    body = pr_body(
+        migration,
+        outcome,
+        validations,
+        lambda path, line: f"../blob/{settings.branch}/{path}#L{line}",
+        getattr(validator, "name", "offline"),
+    )
+    proposal = Proposal(
+        repo=repo,
+        migration_id=migration.id,
+        branch=settings.branch,
+        title=settings.title,
+        body=body,
+        changes=changes,
+        labels=settings.labels,
+        draft=settings.draft or decisions,
+    )
+    run.proposal = forge.propose(proposal)
+    run.status = run.proposal.action
+    return run
+
+
+def _changed(outcome: RepoOutcome) -> bool:
+    return any(f.result.changed for f in outcome.files)
