@@ -293,7 +293,45 @@ def _demo(args: argparse.Namespace) -> int:
         print(summary(migration))
         print()
         print(compat_views_sql(migration), end="")
+    print()
+    return _demo_run(args.out, load_migration(folders[0]))
+
+
+def _demo_run(root: Path, migration: Migration) -> int:
+    """Every demo repo becomes a git repo on the local forge; the migration runs over all."""
+    from gaggle.forges.local import LocalForge
+    from gaggle.pipeline import run_repo
+    from gaggle.validation.offline import OfflineValidator
+
+    forge = LocalForge(root)
+    validator = OfflineValidator(migration.catalog)
+    tally: Counter = Counter()
+    flags: Counter = Counter()
+    for manifest_repo in _fleet_repos(root):
+        forge.init_repo(manifest_repo)
+    for repo in forge.repos():
+        result = run_repo(forge, repo, migration, validator)
+        tally[result.status] += 1
+        for file in result.outcome.files if result.outcome else []:
+            flags.update(str(f.reason) for f in file.result.flags)
+    print(f"Migration {migration.id} over the local forge at {root}:")
+    for status, count in sorted(tally.items()):
+        print(f"  {status:<20}{count:>5} repos")
+    print(
+        "  flags left for humans: "
+        + (", ".join(f"{n} {r}" for r, n in sorted(flags.items())) or "none")
+    )
+    print(f"Review a PR with: gaggle local merge <owner/name> --root {root}")
     return 0
+
+
+def _fleet_repos(root: Path) -> list[str]:
+    import json
+
+    manifest = root / "fleet.json"
+    if not manifest.exists():
+        return []
+    return [repo["name"] for repo in json.loads(manifest.read_text())["repos"]]
 
 
 def summary(migration: Migration) -> str:

@@ -78,3 +78,17 @@ def test_dry_run_opens_nothing(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert "dry-run" in result.stdout and "+++ b/" in result.stdout
     assert all(not forge.records(repo) for repo in forge.repos())
+
+
+def test_demo_command_runs_the_migration_over_a_local_fleet(tmp_path: Path):
+    result = subprocess.run(
+        [str(GAGGLE), "demo", "--out", str(tmp_path), "--repos", "6",
+         "--migrations", str(DEMO_MIGRATION.parent)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "CREATE OR REPLACE VIEW `acme-prod.core.users_v1`" in result.stdout
+    assert "repos" in result.stdout and "created" in result.stdout
+    forge = LocalForge(tmp_path)
+    assert len(forge.repos()) == 6
+    assert sum(bool(forge.records(r)) for r in forge.repos()) >= 4
