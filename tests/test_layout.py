@@ -53,7 +53,7 @@ def test_every_direct_dependency_is_pinned_in_the_lock():
         if "==" in line
     }
     direct = [
-        line.split("==")[0].split(">=")[0].strip().lower()
+        line.split("==")[0].split(">=")[0].split("[")[0].strip().lower()
         for name in ("requirements.txt", "requirements-dev.txt")
         for line in (ROOT / name).read_text().splitlines()
         if line.strip() and not line.startswith(("#", "-r"))
