@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import uuid
@@ -36,7 +37,7 @@ def _writes_within_limits(stamps: list[float], limits: Limits) -> None:
         in_hour = sum(1 for t in stamps[i:] if t < start + 3600)
         assert in_minute <= limits.per_minute
         assert in_hour <= limits.per_hour
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= limits.spacing - 1e-6
 
 
