@@ -11,7 +11,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gaggle.forges.base import FileChange, Forge, Proposal, ProposalOutcome
+from gaggle.forges.base import (
+    CODEOWNERS_PATHS,
+    FileChange,
+    Forge,
+    Proposal,
+    ProposalOutcome,
+    codeowners_for,
+)
 from gaggle.repo import RepoOutcome, rewrite_repo
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
@@ -42,10 +49,11 @@ def run_repo(
     dry_run: bool = False,
     close_orphans: bool = True,
 ) -> RepoRun:
-    _, base_sha = forge.default_branch(repo)
+    base_branch, base_sha = forge.default_branch(repo)
+    files = forge.read_files(repo, base_sha)
     with tempfile.TemporaryDirectory(prefix="gaggle-repo-") as scratch:
         root = Path(scratch)
-        for path, content in forge.read_files(repo, base_sha).items():
+        for path, content in files.items():
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8", newline="")
@@ -86,6 +94,11 @@ def run_repo(
         changes=changes,
         labels=settings.labels,
         draft=settings.draft or decisions,
+        reviewers=tuple(_reviewers(files, [c.path for c in changes]))
+        if settings.request_reviewers
+        else (),
+        base_branch=base_branch,
+        base_sha=base_sha,
     )
     run.proposal = forge.propose(proposal)
     run.status = run.proposal.action
@@ -94,3 +107,8 @@ def run_repo(
 
 def _changed(outcome: RepoOutcome) -> bool:
     return any(f.result.changed for f in outcome.files)
+
+
+def _reviewers(files: dict[str, str], paths: list[str]) -> list[str]:
+    text = next((files[p] for p in CODEOWNERS_PATHS if p in files), "")
+    return codeowners_for(text, paths) if text else []

@@ -39,7 +39,7 @@ TOP_KEYS = {
     "pull_request": False,
 }
 CONSUMER_KEYS = {"repos", "github_search", "lineage"}
-PULL_REQUEST_KEYS = {"branch", "title", "labels", "draft"}
+PULL_REQUEST_KEYS = {"branch", "title", "labels", "draft", "request_reviewers"}
 TABLE_KEYS = {"old", "new"}
 
 
@@ -56,6 +56,7 @@ class PullRequestSettings:
     title: str
     labels: tuple[str, ...] = ()
     draft: bool = False
+    request_reviewers: bool = False  # ask the CODEOWNERS of the changed files to review
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,10 @@ def _read_pull_request(
         )
     pr_title = reader.string(node, "title", default=title, field="pull_request.title")
     labels = reader.string_list(node, "labels", "pull_request.labels")
-    draft = node.get("draft", False)
-    if not isinstance(draft, bool):
-        reader.fail(node, "draft", f"must be true or false, got {draft!r}", "write true or false")
-    return PullRequestSettings(branch=branch, title=pr_title, labels=labels, draft=draft)
+    flags = {}
+    for key in ("draft", "request_reviewers"):
+        value = node.get(key, False)
+        if not isinstance(value, bool):
+            reader.fail(node, key, f"must be true or false, got {value!r}", "write true or false")
+        flags[key] = value
+    return PullRequestSettings(branch=branch, title=pr_title, labels=labels, **flags)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 TRAILER = "Gaggle-Migration"
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class Proposal:
     labels: tuple[str, ...] = ()
     draft: bool = False
     reopen_closed: bool = False  # only when the run asks to revisit PRs humans closed
+    reviewers: tuple[str, ...] = ()  # @user or @org/team, e.g. from CODEOWNERS
+    base_branch: str = ""  # known from reading the repo: saves a call when set
+    base_sha: str = ""
+    base_tree: str = ""
 
     def commit_message(self) -> str:
         return f"{self.title}\n\n{TRAILER}: {self.migration_id}\n"

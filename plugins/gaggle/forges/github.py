@@ -1,0 +1,340 @@
+"""GitHub (github.com or Enterprise) through PyGithub, idempotent and paced.
+
+Reads and writes use two clients. Reads retry like PyGithub does by default. Writes
+retry only on rate-limit answers (403/429), which GitHub did not act on; a write that
+failed with a 5xx or a timeout may have been done, so it is never re-sent blindly:
+the next step finds the branch or PR by its name first (a re-sent POST would
+otherwise meet "A pull request already exists", or post a comment twice).
+
+A new PR costs 7 REST calls, 5 of them writes (tree, commit, ref, PR, labels; 4
+without labels), counted in `ProposalOutcome.calls` and `.writes`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
+from github.GitCommit import GitCommit
+from github.GitTree import GitTree
+
+from gaggle.forges.base import (
+    CODEOWNERS_PATHS,
+    Proposal,
+    ProposalOutcome,
+    PullRequest,
+    is_gaggle_commit,
+)
+from gaggle.forges.pacing import SqlPacer
+
+DEFAULT_BASE_URL = "https://api.github.com"
+TEXT_SUFFIXES = (".sql", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc")
+
+
+class GitHubForge:
+    name = "github"
+
+    def __init__(
+        self,
+        auth: Auth.Auth,
+        base_url: str = DEFAULT_BASE_URL,
+        pacer: SqlPacer | None = None,
+        timeout: int = 30,
+        seconds_between_requests: float = 0.25,
+    ) -> None:
+        common: dict[str, Any] = {
+            "auth": auth,
+            "base_url": base_url,
+            "timeout": timeout,
+            "seconds_between_requests": seconds_between_requests,
+            "seconds_between_writes": 0,  # the shared pacer spaces writes across workers
+        }
+        self.reads = Github(**common)
+        self.writes = Github(**common, retry=GithubRetry(status_forcelist=[403, 429]))
+        self.pacer = pacer
+        self.calls = 0
+        self.write_calls = 0
+        self.trees: dict[tuple[str, str], str] = {}  # (repo, commit sha) -> tree sha read
+
+    # ------------------------------------------------------------ reading
+
+    def default_branch(self, repo: str) -> tuple[str, str]:
+        handle = self._read(lambda: self.reads.get_repo(repo))
+        branch = self._read(lambda: handle.get_branch(handle.default_branch))
+        return handle.default_branch, branch.commit.sha
+
+    def read_files(self, repo: str, ref: str) -> dict[str, str]:
+        handle = self.reads.get_repo(repo, lazy=True)
+        tree = self._read(lambda: handle.get_git_tree(ref, recursive=True))
+        self.trees[(repo, ref)] = tree.sha
+        files = {}
+        for element in tree.tree:
+            wanted = element.path.endswith(TEXT_SUFFIXES) or element.path in CODEOWNERS_PATHS
+            if element.type != "blob" or not wanted or (element.size or 0) > 1_000_000:
+                continue
+            blob = self._read(lambda sha=element.sha: handle.get_git_blob(sha))
+            try:
+                files[element.path] = base64.b64decode(blob.content).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        return files
+
+    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
+        handle = self.reads.get_repo(repo, lazy=True)
+        found = self._find_pr(handle, repo, branch)
+        if found is None:
+            return None
+        return self._describe(handle, found, detailed=True)
+
+    # ------------------------------------------------------------ proposing
+
+    def propose(self, proposal: Proposal) -> ProposalOutcome:
+        start_calls, start_writes = self.calls, self.write_calls
+        outcome = self._propose(proposal)
+        outcome.calls = self.calls - start_calls
+        outcome.writes = self.write_calls - start_writes
+        return outcome
+
+    def _propose(self, proposal: Proposal) -> ProposalOutcome:
+        reader = self.reads.get_repo(proposal.repo, lazy=True)
+        writer = self.writes.get_repo(proposal.repo, lazy=True)
+        existing = self._find_pr(reader, proposal.repo, proposal.branch)
+        if existing is not None and existing.merged:
+            return ProposalOutcome("merged", self._describe(reader, existing))
+        if existing is not None and existing.state == "closed" and not proposal.reopen_closed:
+            return ProposalOutcome("closed-by-human", self._describe(reader, existing))
+        ref = self._branch_ref(reader, proposal.branch)
+        base_sha, base_tree = self._base(reader, proposal)
+        if proposal.branch == self._default_branch_name(reader, proposal):
+            raise GithubException(422, {"message": "refusing to write the default branch"}, None)
+        if ref is not None:
+            head = self._read(lambda: reader.get_git_commit(ref.object.sha))
+            if not is_gaggle_commit(head.message, proposal.migration_id):
+                return self._human_commit(writer, proposal, existing, head.sha)
+            if self._same_content(reader, head.tree.sha, proposal):
+                pr = self._ensure_pr(reader, writer, proposal, existing)
+                return ProposalOutcome("unchanged", self._describe(reader, pr), head.sha)
+        sha = self._commit(writer, proposal, base_sha, base_tree)
+        if ref is None:
+            self._write(lambda: writer.create_git_ref(f"refs/heads/{proposal.branch}", sha))
+        else:
+            self._write(lambda: ref.edit(sha, force=True))  # replaces only gaggle's own commit
+        pr = self._ensure_pr(reader, writer, proposal, existing)
+        action = "updated" if ref is not None and existing is not None else "created"
+        return ProposalOutcome(action, self._describe(reader, pr), sha)
+
+    def _base(self, reader, proposal: Proposal) -> tuple[str, str]:
+        tree = proposal.base_tree or self.trees.get((proposal.repo, proposal.base_sha), "")
+        if proposal.base_sha and tree:
+            return proposal.base_sha, tree
+        _, sha = self.default_branch(proposal.repo)
+        commit = self._read(lambda: reader.get_git_commit(sha))
+        return sha, commit.tree.sha
+
+    def _default_branch_name(self, reader, proposal: Proposal) -> str:
+        return proposal.base_branch or self._read(lambda: reader.default_branch)
+
+    def _commit(self, writer, proposal: Proposal, base_sha: str, base_tree: str) -> str:
+        elements = [
+            InputGitTreeElement(change.path, "100644", "blob", content=change.content)
+            if change.content is not None
+            else InputGitTreeElement(change.path, "100644", "blob", sha=None)
+            for change in proposal.changes
+        ]
+        # References by sha, without a GET each: the API only needs the sha in the request.
+        base = GitTree(writer.requester, {}, {"sha": base_tree}, completed=True)
+        parent = GitCommit(writer.requester, {}, {"sha": base_sha}, completed=True)
+        tree = self._write(lambda: writer.create_git_tree(elements, base_tree=base))
+        commit = self._write(
+            lambda: writer.create_git_commit(proposal.commit_message(), tree, [parent])
+        )
+        return commit.sha
+
+    def _ensure_pr(self, reader, writer, proposal: Proposal, existing):
+        if existing is None:
+            try:
+                existing = self._write(
+                    lambda: writer.create_pull(
+                        base=proposal.base_branch or reader.default_branch,
+                        head=proposal.branch,
+                        title=proposal.title,
+                        body=proposal.body,
+                        draft=proposal.draft,
+                    )
+                )
+            except GithubException as err:
+                if err.status != 422 or "already exists" not in str(err.data):
+                    raise
+                existing = self._find_pr(reader, proposal.repo, proposal.branch)
+            if proposal.labels:
+                self._write(lambda: existing.add_to_labels(*proposal.labels))
+            if proposal.reviewers:
+                self._request_reviewers(existing, proposal.reviewers)
+            return existing
+        changes = {}
+        if existing.title != proposal.title:
+            changes["title"] = proposal.title
+        if (existing.body or "") != proposal.body:
+            changes["body"] = proposal.body
+        if existing.state == "closed":
+            changes["state"] = "open"  # only reached when the run asked to reopen
+        if changes:
+            self._write(lambda: existing.edit(**changes))
+        return existing
+
+    def _request_reviewers(self, pr, owners: tuple[str, ...]) -> None:
+        users = [o.lstrip("@") for o in owners if "/" not in o]
+        teams = [o.split("/", 1)[1] for o in owners if "/" in o]
+        self._write(lambda: pr.create_review_request(reviewers=users, team_reviewers=teams))
+
+    def _human_commit(self, writer, proposal: Proposal, existing, head_sha: str) -> ProposalOutcome:
+        note = f"a human pushed {head_sha[:12]} to {proposal.branch}; gaggle will not overwrite it"
+        if existing is not None:
+            self.comment(
+                proposal.repo,
+                existing.number,
+                f"gaggle did not update this branch: {note}. Merge or close this PR, or apply "
+                "the migration's remaining changes by hand.",
+                marker=f"human-commit:{head_sha}",
+            )
+        reader = self.reads.get_repo(proposal.repo, lazy=True)
+        pr = self._describe(reader, existing) if existing is not None else None
+        return ProposalOutcome("human-commit", pr, head_sha, notes=[note])
+
+    # ------------------------------------------------------------ comments, closing
+
+    def comment(self, repo: str, number: int, body: str, marker: str) -> bool:
+        tag = f"<!-- gaggle:{marker} -->"
+        issue = self.reads.get_repo(repo, lazy=True).get_issue(number)
+        comments = self._read(lambda: list(issue.get_comments()))
+        if any(tag in (c.body or "") for c in comments):
+            return False
+        writer = self.writes.get_repo(repo, lazy=True).get_issue(number)
+        self._write(lambda: writer.create_comment(f"{body}\n\n{tag}"))
+        return True
+
+    def close(self, repo: str, number: int, comment: str) -> None:
+        pr = self._read(lambda: self.writes.get_repo(repo, lazy=True).get_pull(number))
+        if pr.state != "open":
+            return
+        self.comment(repo, number, comment, marker="closed")
+        self._write(lambda: pr.edit(state="closed"))
+
+    # ------------------------------------------------------------ helpers
+
+    def _find_pr(self, reader, repo: str, branch: str):
+        owner = repo.split("/", 1)[0]
+        pulls = self._read(lambda: list(reader.get_pulls(state="all", head=f"{owner}:{branch}")))
+        return max(pulls, key=lambda p: p.number) if pulls else None
+
+    def _branch_ref(self, reader, branch: str):
+        try:
+            return self._read(lambda: reader.get_git_ref(f"heads/{branch}"))
+        except GithubException as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def _same_content(self, reader, tree_sha: str, proposal: Proposal) -> bool:
+        """Whether the branch's tree already holds exactly the proposed files."""
+        tree = self._read(lambda: reader.get_git_tree(tree_sha, recursive=True))
+        blobs = {e.path: e.sha for e in tree.tree if e.type == "blob"}
+        for change in proposal.changes:
+            if change.content is None:
+                if change.path in blobs:
+                    return False
+            elif blobs.get(change.path) != _blob_sha(change.content):
+                return False
+        return True
+
+    def _describe(self, reader, pr, detailed: bool = False) -> PullRequest:
+        state = "merged" if pr.merged else pr.state
+        described = PullRequest(
+            number=pr.number,
+            url=pr.html_url,
+            state=state,
+            draft=bool(pr.draft),
+            head_sha=pr.head.sha,
+            mergeable=pr.mergeable,
+        )
+        if detailed:
+            described.ci = self._ci_state(reader, pr.head.sha)
+            described.review = self._review_state(pr)
+        return described
+
+    def _ci_state(self, reader, sha: str) -> str:
+        runs = self._read(lambda: list(reader.get_commit(sha).get_check_runs()))
+        status = self._read(lambda: reader.get_commit(sha).get_combined_status())
+        states = [_run_state(r.status, r.conclusion) for r in runs]
+        if status.total_count:
+            states.append({"error": "failure"}.get(status.state, status.state))
+        if "failure" in states:
+            return "failure"
+        if "pending" in states:
+            return "pending"
+        return "success" if states else "none"
+
+    def _review_state(self, pr) -> str:
+        latest: dict[str, str] = {}
+        for review in self._read(lambda: list(pr.get_reviews())):
+            if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[review.user.login] = review.state
+        if "CHANGES_REQUESTED" in latest.values():
+            return "changes_requested"
+        if "APPROVED" in latest.values():
+            return "approved"
+        return "review_required" if pr.state == "open" else "none"
+
+    def _read(self, call: Callable[[], Any]) -> Any:
+        self.calls += 1
+        return call()
+
+    def _write(self, call: Callable[[], Any]) -> Any:
+        if self.pacer is not None:
+            self.pacer.acquire()
+        self.calls += 1
+        self.write_calls += 1
+        try:
+            return call()
+        except GithubException as err:
+            if self.pacer is not None and err.status in (403, 429) and _secondary(err):
+                self.pacer.pause(_retry_after(err))
+            raise
+
+
+def _blob_sha(content: str) -> str:
+    data = content.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _run_state(status: str, conclusion: str | None) -> str:
+    if status != "completed":
+        return "pending"
+    if conclusion in ("success", "neutral", "skipped"):
+        return "success"
+    return "failure"
+
+
+def _secondary(err: GithubException) -> bool:
+    message = str(getattr(err, "data", "") or "").lower()
+    return "secondary rate limit" in message or err.status == 429
+
+
+def _retry_after(err: GithubException) -> float:
+    headers = {k.lower(): v for k, v in (err.headers or {}).items()}
+    try:
+        return float(headers.get("retry-after", 60))
+    except ValueError:
+        return 60.0
+
+
+def token_auth(token: str) -> Auth.Auth:
+    return Auth.Token(token)
+
+
+def app_auth(app_id: int | str, private_key: str, installation_id: int) -> Auth.Auth:
+    """A GitHub App installation: PyGithub renews its one-hour token before it expires."""
+    return Auth.AppAuth(app_id, private_key).get_installation_auth(installation_id)
