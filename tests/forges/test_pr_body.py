@@ -7,6 +7,7 @@ from gaggle.reports import MARKER, pr_body
 from gaggle.spec import load_migration
 from gaggle.validation.offline import OfflineValidator
 from gaggle.validation.repo import validate_repo
+
 from tests.conftest import DEMO_MIGRATION, ROOT
 
 MIGRATION = load_migration(DEMO_MIGRATION)

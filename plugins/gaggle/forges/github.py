@@ -51,6 +51,7 @@ class GitHubForge:
             "timeout": timeout,
             "seconds_between_requests": seconds_between_requests,
             "seconds_between_writes": 0,  # the shared pacer spaces writes across workers
+            "lazy": True,  # objects by name cost no request until an attribute is read
         }
         self.reads = Github(**common)
         self.writes = Github(**common, retry=GithubRetry(status_forcelist=[403, 429]))
@@ -67,7 +68,7 @@ class GitHubForge:
         return handle.default_branch, branch.commit.sha
 
     def read_files(self, repo: str, ref: str) -> dict[str, str]:
-        handle = self.reads.get_repo(repo, lazy=True)
+        handle = self.reads.get_repo(repo)
         tree = self._read(lambda: handle.get_git_tree(ref, recursive=True))
         self.trees[(repo, ref)] = tree.sha
         files = {}
@@ -83,7 +84,7 @@ class GitHubForge:
         return files
 
     def pull_request(self, repo: str, branch: str) -> PullRequest | None:
-        handle = self.reads.get_repo(repo, lazy=True)
+        handle = self.reads.get_repo(repo)
         found = self._find_pr(handle, repo, branch)
         if found is None:
             return None
@@ -99,8 +100,8 @@ class GitHubForge:
         return outcome
 
     def _propose(self, proposal: Proposal) -> ProposalOutcome:
-        reader = self.reads.get_repo(proposal.repo, lazy=True)
-        writer = self.writes.get_repo(proposal.repo, lazy=True)
+        reader = self.reads.get_repo(proposal.repo)
+        writer = self.writes.get_repo(proposal.repo)
         existing = self._find_pr(reader, proposal.repo, proposal.branch)
         if existing is not None and existing.merged:
             return ProposalOutcome("merged", self._describe(reader, existing))
@@ -174,6 +175,10 @@ class GitHubForge:
             if proposal.reviewers:
                 self._request_reviewers(existing, proposal.reviewers)
             return existing
+        present = {label.name for label in existing.labels}
+        missing = [label for label in proposal.labels if label not in present]
+        if missing:  # a label call that failed on an earlier run
+            self._write(lambda: existing.add_to_labels(*missing))
         changes = {}
         if existing.title != proposal.title:
             changes["title"] = proposal.title
@@ -200,7 +205,7 @@ class GitHubForge:
                 "the migration's remaining changes by hand.",
                 marker=f"human-commit:{head_sha}",
             )
-        reader = self.reads.get_repo(proposal.repo, lazy=True)
+        reader = self.reads.get_repo(proposal.repo)
         pr = self._describe(reader, existing) if existing is not None else None
         return ProposalOutcome("human-commit", pr, head_sha, notes=[note])
 
@@ -208,16 +213,16 @@ class GitHubForge:
 
     def comment(self, repo: str, number: int, body: str, marker: str) -> bool:
         tag = f"<!-- gaggle:{marker} -->"
-        issue = self.reads.get_repo(repo, lazy=True).get_issue(number)
+        issue = self.reads.get_repo(repo).get_issue(number)
         comments = self._read(lambda: list(issue.get_comments()))
         if any(tag in (c.body or "") for c in comments):
             return False
-        writer = self.writes.get_repo(repo, lazy=True).get_issue(number)
+        writer = self.writes.get_repo(repo).get_issue(number)
         self._write(lambda: writer.create_comment(f"{body}\n\n{tag}"))
         return True
 
     def close(self, repo: str, number: int, comment: str) -> None:
-        pr = self._read(lambda: self.writes.get_repo(repo, lazy=True).get_pull(number))
+        pr = self._read(lambda: self.writes.get_repo(repo).get_pull(number))
         if pr.state != "open":
             return
         self.comment(repo, number, comment, marker="closed")
@@ -232,7 +237,9 @@ class GitHubForge:
 
     def _branch_ref(self, reader, branch: str):
         try:
-            return self._read(lambda: reader.get_git_ref(f"heads/{branch}"))
+            ref = self._read(lambda: reader.get_git_ref(f"heads/{branch}"))
+            _ = ref.object.sha  # a lazy object: make the request happen here
+            return ref
         except GithubException as err:
             if err.status == 404:
                 return None

@@ -1,0 +1,187 @@
+"""The GitHub forge through the real PyGithub against a local server speaking GitHub's REST
+API (its responses validated against GitHub's OpenAPI description)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from gaggle.forges.base import FileChange, Proposal
+from gaggle.forges.github import GitHubForge
+from gaggle.forges.pacing import Limits, SqlPacer
+from github import Auth, GithubException
+
+from tests.fakes.github_server import FakeGitHub
+from tests.fakes.openapi import validate_response
+
+REPO = "acme/growth-sql"
+BRANCH = "data-migration/users-v2"
+BEFORE = {"sql/a.sql": "SELECT country FROM core.users_v1\n", "README.md": "jobs\n"}
+AFTER = "SELECT geo.country_code AS country FROM core.users_v2\n"
+
+
+def _forge(server: FakeGitHub, pacer: SqlPacer | None = None, timeout: int = 5) -> GitHubForge:
+    return GitHubForge(
+        Auth.Token("t"), server.endpoint, pacer, timeout=timeout, seconds_between_requests=0
+    )
+
+
+def _proposal(forge: GitHubForge, content: str = AFTER, **kw) -> Proposal:
+    branch, sha = forge.default_branch(REPO)
+    forge.read_files(REPO, sha)
+    return Proposal(
+        repo=REPO,
+        migration_id="users_v2",
+        branch=BRANCH,
+        title="Migrate from core.users_v1 to core.users_v2",
+        body="what changed and why",
+        changes=(FileChange("sql/a.sql", content),),
+        labels=("dataset-migration",),
+        base_branch=branch,
+        base_sha=sha,
+        **kw,
+    )
+
+
+@pytest.fixture
+def server():
+    with FakeGitHub() as fake:
+        fake.add_repo(REPO, BEFORE)
+        yield fake
+
+
+def test_a_new_pr_takes_one_commit_seven_calls_and_five_writes(server):
+    forge = _forge(server)
+    proposal = _proposal(forge)
+    calls_before, writes_before = len(server.calls), server.content_creating
+    outcome = forge.propose(proposal)
+    assert outcome.action == "created"
+    assert (outcome.calls, outcome.writes) == (7, 5)  # tree, commit, ref, PR, labels
+    # ...as the server counted them.
+    assert len(server.calls) - calls_before == 7
+    assert server.content_creating - writes_before == 5
+    assert server.files_at(REPO, BRANCH)["sql/a.sql"] == AFTER
+    assert server.files_at(REPO, "main") == BEFORE
+    [pull] = server.pulls(REPO)
+    assert pull["head"]["ref"] == BRANCH and [lb["name"] for lb in pull["labels"]] == [
+        "dataset-migration"
+    ]
+    assert "Gaggle-Migration: users_v2" in server.commit(REPO, BRANCH)["message"]
+    for method, path, status, body in server.responses:
+        validate_response(method, path, status, body)
+
+
+def test_a_rerun_changes_nothing_and_an_update_moves_the_same_branch(server):
+    forge = _forge(server)
+    first = forge.propose(_proposal(forge))
+    again = forge.propose(_proposal(forge))
+    assert again.action == "unchanged" and again.writes == 0
+    assert again.pull_request.number == first.pull_request.number
+    updated = forge.propose(_proposal(forge, "SELECT 2\n"))
+    assert updated.action == "updated" and len(server.pulls(REPO)) == 1
+    assert server.files_at(REPO, BRANCH)["sql/a.sql"] == "SELECT 2\n"
+
+
+def test_a_human_commit_is_never_overwritten_and_gets_one_comment(server):
+    forge = _forge(server)
+    pr = forge.propose(_proposal(forge)).pull_request
+    human = server.push(REPO, BRANCH, {"sql/a.sql": "-- reviewer fix\n"}, author="human")
+    for _ in range(2):
+        outcome = forge.propose(_proposal(forge, "SELECT 3\n"))
+        assert outcome.action == "human-commit"
+    assert server.branches(REPO)[BRANCH] == human
+    comments = server.comments(REPO, pr.number)
+    assert len(comments) == 1 and "did not update this branch" in comments[0]["body"]
+
+
+def test_a_closed_pr_is_reopened_only_when_asked(server):
+    forge = _forge(server)
+    pr = forge.propose(_proposal(forge)).pull_request
+    server.close_pr(REPO, pr.number)
+    assert forge.propose(_proposal(forge, "SELECT 4\n")).action == "closed-by-human"
+    reopened = forge.propose(_proposal(forge, "SELECT 4\n", reopen_closed=True))
+    assert reopened.pull_request.state == "open" and len(server.pulls(REPO)) == 1
+
+
+STEPS = [
+    ("POST", r"/git/trees$"),
+    ("POST", r"/git/commits$"),
+    ("POST", r"/git/refs$"),
+    ("POST", r"/pulls$"),
+    ("POST", r"/issues/\d+/labels$"),
+]
+
+
+@pytest.mark.parametrize("mode", ["500", "after-500", "timeout"])
+@pytest.mark.parametrize(("method", "path"), STEPS, ids=[p for _, p in STEPS])
+def test_a_failure_at_any_step_then_a_retry_ends_with_one_branch_and_one_pr(method, path, mode):
+    with FakeGitHub(fault_delay_s=2.0) as server:
+        server.add_repo(REPO, BEFORE)
+        forge = _forge(server, timeout=1)
+        server.fail_next(method, path, mode)
+        try:
+            forge.propose(_proposal(forge))
+        except (GithubException, OSError) as err:
+            assert err is not None  # the step failed as injected; the retry must converge
+        outcome = forge.propose(_proposal(forge))
+        assert outcome.action in ("created", "updated", "unchanged")
+        assert sorted(server.branches(REPO)) == sorted(["main", BRANCH])
+        [pull] = server.pulls(REPO)
+        assert pull["head"]["ref"] == BRANCH
+        assert [lb["name"] for lb in pull["labels"]] == ["dataset-migration"]
+        assert server.files_at(REPO, BRANCH)["sql/a.sql"] == AFTER
+
+
+def test_pr_state_combines_check_runs_statuses_and_reviews(server):
+    forge = _forge(server)
+    pr = forge.propose(_proposal(forge)).pull_request
+    server.set_check_runs(REPO, pr.head_sha, [("build", "completed", "success")])
+    server.set_status(REPO, pr.head_sha, "pending", "ci/lint")
+    state = forge.pull_request(REPO, BRANCH)
+    assert (state.state, state.ci, state.review) == ("open", "pending", "review_required")
+    server.set_status(REPO, pr.head_sha, "success", "ci/lint")
+    server.add_review(REPO, pr.number, "APPROVED", "alice")
+    state = forge.pull_request(REPO, BRANCH)
+    assert (state.ci, state.review) == ("success", "approved")
+    server.merge_pr(REPO, pr.number)
+    assert forge.pull_request(REPO, BRANCH).state == "merged"
+    assert forge.propose(_proposal(forge)).action == "merged"
+
+
+def test_closing_an_orphan_comments_why(server):
+    forge = _forge(server)
+    pr = forge.propose(_proposal(forge)).pull_request
+    forge.close(REPO, pr.number, "nothing left to change")
+    [pull] = server.pulls(REPO)
+    assert pull["state"] == "closed"
+    assert "nothing left to change" in server.comments(REPO, pr.number)[-1]["body"]
+
+
+def test_reviewers_are_requested_on_creation(server):
+    forge = _forge(server)
+    forge.propose(_proposal(forge, reviewers=("@alice", "@acme/data")))
+    [pull] = server.pulls(REPO)
+    assert [u["login"] for u in pull["requested_reviewers"]] == ["alice"]
+    assert [t["slug"] for t in pull["requested_teams"]] == ["data"]
+
+
+def test_paced_writes_never_trip_the_secondary_limit(tmp_path):
+    with FakeGitHub(writes_per_minute=20, clock_scale=60.0) as server:
+        names = [f"acme/repo-{i}" for i in range(6)]
+        for name in names:
+            server.add_repo(name, BEFORE)
+        pacer = SqlPacer(
+            sa.create_engine(f"sqlite:///{tmp_path / 'ledger.db'}"),
+            limits=Limits(per_minute=20, per_hour=500),
+            clock=server.now,
+            sleep=lambda s: server.advance(s),
+        )
+        forge = _forge(server, pacer)
+        for name in names:
+            branch, sha = forge.default_branch(name)
+            forge.read_files(name, sha)
+            forge.propose(
+                Proposal(name, "users_v2", BRANCH, "t", "b", (FileChange("sql/a.sql", AFTER),),
+                         ("dataset-migration",), base_branch=branch, base_sha=sha)
+            )  # fmt: skip
+        assert server.secondary_limit_hits == 0
+        assert sum(len(server.pulls(n)) for n in names) == 6
