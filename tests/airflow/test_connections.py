@@ -25,3 +25,38 @@ def test_validator_from_an_airflow_connection_dry_runs_through_it(monkeypatch):
     assert analysis.ok and analysis.tables == ("acme-prod.core.users_v1",)
     assert validator.location == "EU"
     assert server.requests[-1]["jobReference"]["projectId"] == "acme-prod"
+
+
+def test_github_forge_from_the_providers_connection_conventions(monkeypatch):
+    from gaggle_airflow.connections import github_forge
+
+    from tests.fakes.github_server import FakeGitHub
+
+    with FakeGitHub() as server:
+        server.add_repo("acme/jobs", {"a.sql": "SELECT 1\n"})
+        connection = {"conn_type": "github", "host": server.endpoint, "password": "ghp_token"}
+        monkeypatch.setenv("AIRFLOW_CONN_GITHUB_DEFAULT", json.dumps(connection))
+        forge = github_forge(seconds_between_requests=0)
+        assert forge.default_branch("acme/jobs")[0] == "main"
+        assert forge.reads.requester.base_url == server.endpoint
+
+
+def test_github_forge_from_the_environment():
+    from gaggle.forges.github import forge_from_environment
+
+    from tests.fakes.github_server import FakeGitHub
+
+    with FakeGitHub() as server:
+        server.add_repo("acme/jobs", {"a.sql": "SELECT 1\n"})
+        forge = forge_from_environment(
+            {"GITHUB_TOKEN": "t", "GITHUB_API_URL": server.endpoint}, seconds_between_requests=0
+        )
+        assert forge.default_branch("acme/jobs")[0] == "main"
+
+
+def test_no_github_credentials_is_a_clear_error():
+    import pytest
+    from gaggle.forges.github import forge_from_environment
+
+    with pytest.raises(ValueError, match="no GitHub credentials"):
+        forge_from_environment({})

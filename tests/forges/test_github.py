@@ -185,3 +185,32 @@ def test_paced_writes_never_trip_the_secondary_limit(tmp_path):
             )  # fmt: skip
         assert server.secondary_limit_hits == 0
         assert sum(len(server.pulls(n)) for n in names) == 6
+
+
+def test_the_rollout_window_defers_new_prs_beyond_its_budget(tmp_path):
+    with FakeGitHub() as server:
+        names = [f"acme/repo-{i}" for i in range(4)]
+        for name in names:
+            server.add_repo(name, BEFORE)
+        rollout = SqlPacer(
+            sa.create_engine(f"sqlite:///{tmp_path / 'ledger.db'}"),
+            scope="rollout:users_v2",
+            limits=Limits(per_minute=2, per_hour=2),
+            clock=server.now,
+        )
+        forge = GitHubForge(
+            Auth.Token("t"), server.endpoint, rollout=rollout, seconds_between_requests=0
+        )
+        actions = []
+        for name in names:
+            branch, sha = forge.default_branch(name)
+            proposal = Proposal(name, "users_v2", BRANCH, "t", "b", (FileChange("sql/a.sql", AFTER),),
+                                base_branch=branch, base_sha=sha)  # fmt: skip
+            actions.append(forge.propose(proposal).action)
+        assert actions.count("created") == 1 and actions.count("deferred") == 3
+        assert sum(len(server.pulls(n)) for n in names) == 1
+        assert all(
+            BRANCH not in server.branches(n)
+            for n, a in zip(names, actions, strict=True)
+            if a == "deferred"
+        )

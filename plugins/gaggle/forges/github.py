@@ -43,6 +43,7 @@ class GitHubForge:
         base_url: str = DEFAULT_BASE_URL,
         pacer: SqlPacer | None = None,
         timeout: int = 30,
+        rollout: SqlPacer | None = None,
         seconds_between_requests: float = 0.25,
     ) -> None:
         common: dict[str, Any] = {
@@ -56,6 +57,7 @@ class GitHubForge:
         self.reads = Github(**common)
         self.writes = Github(**common, retry=GithubRetry(status_forcelist=[403, 429]))
         self.pacer = pacer
+        self.rollout = rollout  # at most N new PRs an hour, across the whole campaign
         self.calls = 0
         self.write_calls = 0
         self.trees: dict[tuple[str, str], str] = {}  # (repo, commit sha) -> tree sha read
@@ -108,6 +110,11 @@ class GitHubForge:
         if existing is not None and existing.state == "closed" and not proposal.reopen_closed:
             return ProposalOutcome("closed-by-human", self._describe(reader, existing))
         ref = self._branch_ref(reader, proposal.branch)
+        if existing is None and ref is None and self.rollout is not None:
+            wait = self.rollout.try_acquire()
+            if wait > 0:
+                note = f"rollout window full: the next new PR may open in {wait:.0f} s"
+                return ProposalOutcome("deferred", None, notes=[note])
         base_sha, base_tree = self._base(reader, proposal)
         if proposal.branch == self._default_branch_name(reader, proposal):
             raise GithubException(422, {"message": "refusing to write the default branch"}, None)
@@ -345,3 +352,29 @@ def token_auth(token: str) -> Auth.Auth:
 def app_auth(app_id: int | str, private_key: str, installation_id: int) -> Auth.Auth:
     """A GitHub App installation: PyGithub renews its one-hour token before it expires."""
     return Auth.AppAuth(app_id, private_key).get_installation_auth(installation_id)
+
+
+def auth_from_settings(
+    token: str | None = None,
+    app_id: str | int | None = None,
+    private_key: str | None = None,
+    installation_id: str | int | None = None,
+) -> Auth.Auth:
+    """A token, or a GitHub App installation when app id, key and installation are given."""
+    if app_id and private_key and installation_id:
+        return app_auth(app_id, private_key, int(installation_id))
+    if token:
+        return token_auth(token)
+    raise ValueError("no GitHub credentials: give a token, or an App id, key and installation")
+
+
+def forge_from_environment(environ: dict[str, str], **kwargs) -> GitHubForge:
+    """GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID) and
+    GITHUB_API_URL for Enterprise, as GitHub's own tooling names them."""
+    auth = auth_from_settings(
+        environ.get("GITHUB_TOKEN"),
+        environ.get("GITHUB_APP_ID"),
+        environ.get("GITHUB_APP_PRIVATE_KEY"),
+        environ.get("GITHUB_APP_INSTALLATION_ID"),
+    )
+    return GitHubForge(auth, environ.get("GITHUB_API_URL", DEFAULT_BASE_URL), **kwargs)

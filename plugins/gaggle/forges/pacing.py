@@ -72,6 +72,13 @@ class SqlPacer:
             self.waited += wait
             self.sleep(wait)
 
+    def try_acquire(self) -> float:
+        """Take one slot now (0.0), or say how many seconds until one frees; never blocks."""
+        while True:
+            wait = self._try_take()
+            if wait != 0.001:  # 0.001: lost a race with another writer, look again
+                return wait
+
     def pause(self, seconds: float) -> None:
         """A secondary-limit answer: every writer of this scope waits this long."""
         until = self.clock() + max(seconds, 1.0)
