@@ -1,7 +1,8 @@
 """Run every benchmark and print its figures."""
 
-from bench import rewrite, validation
+from bench import forges, rewrite, validation
 
 if __name__ == "__main__":
     rewrite.main()
     validation.main()
+    forges.main()

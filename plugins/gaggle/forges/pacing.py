@@ -20,13 +20,17 @@ BUDGET = sa.Table(
     "gaggle_write_budget",
     METADATA,
     sa.Column("scope", sa.String(200), primary_key=True),
-    sa.Column("minute_start", sa.Float, nullable=False, default=0.0),
-    sa.Column("minute_count", sa.Integer, nullable=False, default=0),
-    sa.Column("hour_start", sa.Float, nullable=False, default=0.0),
-    sa.Column("hour_count", sa.Integer, nullable=False, default=0),
-    sa.Column("last_write", sa.Float, nullable=False, default=0.0),
     sa.Column("paused_until", sa.Float, nullable=False, default=0.0),
 )
+# One row per write in the last hour: sliding windows, as GitHub counts them.
+WRITES = sa.Table(
+    "gaggle_write_log",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(200), nullable=False, index=True),
+    sa.Column("at", sa.Float, nullable=False),
+)
+MARGIN = 1.02  # stay this far inside the published limits: clocks and windows differ
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class Limits:
     @property
     def spacing(self) -> float:
         """Seconds between writes so a minute's budget is spread, not burst."""
-        return 60.0 / self.per_minute
+        return 60.0 / self.per_minute * MARGIN
 
 
 class SqlPacer:
@@ -83,64 +87,76 @@ class SqlPacer:
         """A secondary-limit answer: every writer of this scope waits this long."""
         until = self.clock() + max(seconds, 1.0)
         with self.engine.begin() as conn:
-            self._row(conn)
+            paused = self._paused_until(conn)
             conn.execute(
                 sa.update(BUDGET)
                 .where(BUDGET.c.scope == self.scope)
-                .values(paused_until=sa.func.max(BUDGET.c.paused_until, until))
-                if self.engine.dialect.name == "sqlite"
-                else sa.update(BUDGET)
-                .where(BUDGET.c.scope == self.scope)
-                .values(paused_until=sa.func.greatest(BUDGET.c.paused_until, until))
+                .values(paused_until=max(paused, until))
             )
 
     def _try_take(self) -> float:
         """Take one write from the budget (0.0) or say how long to wait."""
+        now = self.clock()
         with self.engine.begin() as conn:
-            row = self._row(conn)
-            now = self.clock()
-            minute_start, minute_count = row.minute_start, row.minute_count
-            hour_start, hour_count = row.hour_start, row.hour_count
-            if now - minute_start >= 60:
-                minute_start, minute_count = now, 0
-            if now - hour_start >= 3600:
-                hour_start, hour_count = now, 0
-            waits = [
-                row.paused_until - now,
-                row.last_write + self.limits.spacing - now,
-                minute_start + 60 - now if minute_count >= self.limits.per_minute else 0,
-                hour_start + 3600 - now if hour_count >= self.limits.per_hour else 0,
-            ]
-            wait = max(waits)
+            wait = self._wait(conn, now)
             if wait > 0:
                 return wait
-            # Compare-and-swap: if another writer took a slot since the read, try again.
-            taken = conn.execute(
-                sa.update(BUDGET)
-                .where(
-                    BUDGET.c.scope == self.scope,
-                    BUDGET.c.last_write == row.last_write,
-                    BUDGET.c.minute_count == row.minute_count,
-                    BUDGET.c.hour_count == row.hour_count,
-                )
-                .values(
-                    minute_start=minute_start,
-                    minute_count=minute_count + 1,
-                    hour_start=hour_start,
-                    hour_count=hour_count + 1,
-                    last_write=now,
-                )
+            mine = conn.execute(
+                sa.insert(WRITES).values(scope=self.scope, at=now).returning(WRITES.c.id)
+            ).scalar_one()
+        # Optimistic: if writers raced past the limits, the later ones give their slot back.
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(WRITES.c.id, WRITES.c.at)
+                .where(WRITES.c.scope == self.scope, WRITES.c.at > now - 3600)
+                .order_by(WRITES.c.at, WRITES.c.id)
+            ).all()
+            ids = [r.id for r in rows]
+            in_minute = [r.id for r in rows if r.at > now - 60]
+            too_close = [
+                r.id for r in rows if abs(r.at - now) < self.limits.spacing and r.id < mine
+            ]
+            over = (
+                ids.index(mine) >= self.limits.per_hour
+                or in_minute.index(mine) >= self.limits.per_minute
+                or too_close
             )
-            return 0.0 if taken.rowcount == 1 else 0.001
+            if over:
+                conn.execute(sa.delete(WRITES).where(WRITES.c.id == mine))
+                return 0.001
+            conn.execute(
+                sa.delete(WRITES).where(WRITES.c.scope == self.scope, WRITES.c.at < now - 3600)
+            )
+        return 0.0
 
-    def _row(self, conn: sa.Connection):
-        query = sa.select(BUDGET).where(BUDGET.c.scope == self.scope)
-        row = conn.execute(query).first()
+    def _wait(self, conn: sa.Connection, now: float) -> float:
+        paused = self._paused_until(conn)
+        times = (
+            conn.execute(
+                sa.select(WRITES.c.at)
+                .where(WRITES.c.scope == self.scope, WRITES.c.at > now - 3600)
+                .order_by(WRITES.c.at)
+            )
+            .scalars()
+            .all()
+        )
+        minute = [t for t in times if t > now - 60]
+        waits = [paused - now]
+        if times:
+            waits.append(times[-1] + self.limits.spacing - now)
+        if len(minute) >= self.limits.per_minute:
+            waits.append(minute[len(minute) - self.limits.per_minute] + 60 * MARGIN - now)
+        if len(times) >= self.limits.per_hour:
+            waits.append(times[len(times) - self.limits.per_hour] + 3600 * MARGIN - now)
+        return max(waits)
+
+    def _paused_until(self, conn: sa.Connection) -> float:
+        row = conn.execute(sa.select(BUDGET).where(BUDGET.c.scope == self.scope)).first()
         if row is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(sa.insert(BUDGET).values(scope=self.scope))
+                    conn.execute(sa.insert(BUDGET).values(scope=self.scope, paused_until=0.0))
             except sa.exc.IntegrityError:
                 pass  # another writer created it first
-            row = conn.execute(query).first()
-        return row
+            return 0.0
+        return row.paused_until
