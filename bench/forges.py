@@ -12,11 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(repos: int = 120) -> None:
     import sqlalchemy as sa
-    from github import Auth
-
     from gaggle.forges.base import FileChange, Proposal
     from gaggle.forges.github import GitHubForge
     from gaggle.forges.pacing import Limits, SqlPacer
+    from github import Auth
 
     sys.path.insert(0, str(ROOT))
     from tests.fakes.github_server import FakeGitHub
