@@ -214,3 +214,13 @@ def test_the_rollout_window_defers_new_prs_beyond_its_budget(tmp_path):
             for n, a in zip(names, actions, strict=True)
             if a == "deferred"
         )
+
+
+def test_an_exhausted_primary_limit_is_waited_out_not_failed():
+    with FakeGitHub(primary_limit=6, clock_scale=3600.0) as server:
+        server.add_repo(REPO, BEFORE)
+        forge = _forge(server)
+        outcome = forge.propose(_proposal(forge))
+        assert outcome.action == "created"
+        assert server.primary_limit_hits >= 1  # it did run out, and the client waited for reset
+        assert len(server.pulls(REPO)) == 1
