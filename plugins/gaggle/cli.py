@@ -47,19 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     rewrite = commands.add_parser(
         "rewrite", help="rewrite a repo's references to the old tables in place"
     )
-    _migration_argument(rewrite)
-    rewrite.add_argument("repo", type=Path, help="the consumer repo's directory")
+    _repo_arguments(rewrite)
     rewrite.add_argument(
         "--check", action="store_true", help="write nothing; print the unified diff"
     )
-    rewrite.add_argument("--report", type=Path, help="write the JSON report to this file")
     rewrite.set_defaults(run=_rewrite)
 
     validate = commands.add_parser(
         "validate", help="check a repo's rewrite statement by statement, before against after"
     )
-    _migration_argument(validate)
-    validate.add_argument("repo", type=Path, help="the consumer repo's directory")
+    _repo_arguments(validate)
     validate.add_argument(
         "--backend",
         choices=["offline", "bigquery", "equivalence"],
@@ -73,7 +70,6 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--dbt-dataset", default="dbt", help="dataset dbt builds models in (for ref/this)"
     )
-    validate.add_argument("--report", type=Path, help="write the JSON results to this file")
     validate.set_defaults(run=_validate)
 
     run = commands.add_parser(
@@ -126,6 +122,12 @@ def _migration_argument(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="migration folder, e.g. include/migrations/users_v2",
     )
+
+
+def _repo_arguments(parser: argparse.ArgumentParser) -> None:
+    _migration_argument(parser)
+    parser.add_argument("repo", type=Path, help="the consumer repo's directory")
+    parser.add_argument("--report", type=Path, help="write the JSON report to this file")
 
 
 def _describe(args: argparse.Namespace) -> int:

@@ -745,19 +745,8 @@ class _ScalaFile:
                 f"// TODO(data-migration {migration.id}): {'; '.join(entries)}. "
                 f"See {migration.guide_url}"
             )
-            if comment not in self._comment_block_above(line):
+            if comment not in self.index.comment_block_above(line, "//"):
                 self.edits.append(Edit(start, start, indent + comment + "\n", "manual-comment"))
-
-    def _comment_block_above(self, line: int) -> set[str]:
-        found = set()
-        current = line - 1
-        while current >= 1:
-            text = self.index.line_text(current).strip()
-            if not text.startswith("//"):
-                break
-            found.add(text)
-            current -= 1
-        return found
 
     # -------------------------------------------------------------- helpers
 

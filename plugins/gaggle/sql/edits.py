@@ -64,3 +64,16 @@ class LineIndex:
     def line_text(self, line: int) -> str:
         end = self.starts[line] - 1 if line < len(self.starts) else len(self.text)
         return self.text[self.starts[line - 1] : end]
+
+    def comment_block_above(self, line: int, prefix: str) -> set[str]:
+        """The comment lines (starting with prefix) directly above a line, stripped: where
+        an earlier run's TODO comment would be, so a re-run adds none twice."""
+        found = set()
+        current = line - 1
+        while current >= 1:
+            text = self.line_text(current).strip()
+            if not text.startswith(prefix):
+                break
+            found.add(text)
+            current -= 1
+        return found

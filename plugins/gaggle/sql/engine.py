@@ -927,7 +927,7 @@ class _FileRewrite:
         for line, uses in by_line.items():
             text = self.index.line_text(line)
             indent = text[: len(text) - len(text.lstrip())]
-            above = self._comment_block_above(line)
+            above = self.index.comment_block_above(line, "--")
             new_lines = []
             for use in uses:
                 note = f": {use.rule.note}" if use.rule.note else ""
@@ -940,18 +940,6 @@ class _FileRewrite:
             if new_lines:
                 start = self.index.line_start(line)
                 self.edits.append(Edit(start, start, "".join(new_lines), "manual-comment"))
-
-    def _comment_block_above(self, line: int) -> set[str]:
-        """The `--` comment lines directly above a line, stripped."""
-        found = set()
-        current = line - 1
-        while current >= 1:
-            text = self.index.line_text(current).strip()
-            if not text.startswith("--"):
-                break
-            found.add(text)
-            current -= 1
-        return found
 
     # ------------------------------------------------------------------ safety net
 
