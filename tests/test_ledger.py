@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-
 from gaggle.ledger import STEPS, Ledger
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -21,10 +20,12 @@ def _postgres_url() -> str:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         engine.dispose()
-    except Exception as err:  # noqa: BLE001 (any failure means: no server here)
+    except Exception as err:
         if os.environ.get("GAGGLE_REQUIRE_SERVICES") == "1":
             raise AssertionError(f"PostgreSQL at 127.0.0.1:5432 is required: {err}") from err
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable (GAGGLE_REQUIRE_SERVICES=1 fails)")
+        pytest.skip(
+            "PostgreSQL at 127.0.0.1:5432 is not reachable (GAGGLE_REQUIRE_SERVICES=1 fails)"
+        )
     return POSTGRES
 
 

@@ -105,17 +105,23 @@ class Ledger:
             try:
                 with self.engine.begin() as conn:
                     applied = conn.execute(
-                        sa.select(SCHEMA_VERSION.c.version).where(SCHEMA_VERSION.c.version == number)
+                        sa.select(SCHEMA_VERSION.c.version).where(
+                            SCHEMA_VERSION.c.version == number
+                        )
                     ).first()
                     if applied:
                         continue
                     step(conn)
-                    conn.execute(sa.insert(SCHEMA_VERSION).values(version=number, applied_at=self.clock()))
+                    conn.execute(
+                        sa.insert(SCHEMA_VERSION).values(version=number, applied_at=self.clock())
+                    )
             except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
                 # Another process applied this step at the same moment; check it did.
                 with self.engine.connect() as conn:
                     if not conn.execute(
-                        sa.select(SCHEMA_VERSION.c.version).where(SCHEMA_VERSION.c.version == number)
+                        sa.select(SCHEMA_VERSION.c.version).where(
+                            SCHEMA_VERSION.c.version == number
+                        )
                     ).first():
                         raise
         return self.version()
@@ -124,7 +130,9 @@ class Ledger:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.max(SCHEMA_VERSION.c.version))).scalar() or 0
 
-    def record(self, migration_id: str, repo: str, status: str, detail: dict | None = None, **fields) -> None:
+    def record(
+        self, migration_id: str, repo: str, status: str, detail: dict | None = None, **fields
+    ) -> None:
         """Upsert the repo's state and append an event, in one transaction."""
         unknown = set(fields) - STATE_FIELDS
         if unknown:

@@ -93,7 +93,7 @@ def run_repo(
         body=body,
         changes=changes,
         labels=settings.labels,
-        draft=settings.draft or decisions,
+        draft=settings.draft or (decisions and settings.draft_while_decisions),
         reviewers=tuple(_reviewers(files, [c.path for c in changes]))
         if settings.request_reviewers
         else (),

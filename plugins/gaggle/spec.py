@@ -39,7 +39,14 @@ TOP_KEYS = {
     "pull_request": False,
 }
 CONSUMER_KEYS = {"repos", "github_search", "lineage"}
-PULL_REQUEST_KEYS = {"branch", "title", "labels", "draft", "request_reviewers"}
+PULL_REQUEST_KEYS = {
+    "branch",
+    "title",
+    "labels",
+    "draft",
+    "draft_while_decisions",
+    "request_reviewers",
+}
 TABLE_KEYS = {"old", "new"}
 
 
@@ -57,6 +64,7 @@ class PullRequestSettings:
     labels: tuple[str, ...] = ()
     draft: bool = False
     request_reviewers: bool = False  # ask the CODEOWNERS of the changed files to review
+    draft_while_decisions: bool = True  # a PR with manual decisions left opens as a draft
 
 
 @dataclass(frozen=True)
@@ -353,8 +361,12 @@ def _read_pull_request(
     pr_title = reader.string(node, "title", default=title, field="pull_request.title")
     labels = reader.string_list(node, "labels", "pull_request.labels")
     flags = {}
-    for key in ("draft", "request_reviewers"):
-        value = node.get(key, False)
+    for key, default in (
+        ("draft", False),
+        ("request_reviewers", False),
+        ("draft_while_decisions", True),
+    ):
+        value = node.get(key, default)
         if not isinstance(value, bool):
             reader.fail(node, key, f"must be true or false, got {value!r}", "write true or false")
         flags[key] = value

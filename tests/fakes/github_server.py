@@ -41,7 +41,7 @@ import traceback
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -275,6 +275,7 @@ _ROUTES: list[tuple[str, re.Pattern, str]] = [
     (method, re.compile(pattern), handler)
     for method, pattern, handler in [
         ("GET", r"^/rate_limit$", "_rate_limit"),
+        ("POST", r"^/app/installations/(?P<installation>\d+)/access_tokens$", "_access_token"),
         ("GET", _R + r"$", "_get_repo"),
         ("GET", _R + r"/branches/(?P<branch>.+)$", "_get_branch"),
         ("GET", _R + r"/git/ref/(?P<ref>.+)$", "_get_ref"),
@@ -330,6 +331,8 @@ class FakeGitHub:
         html_base: str = "https://github.com",
     ) -> None:
         self.login = login
+        self.tokens_issued = 0
+        self.token_lifetime_s = 3600.0
         self.primary_limit = primary_limit
         self.writes_per_minute = writes_per_minute
         self.writes_per_hour = writes_per_hour
@@ -831,6 +834,18 @@ class FakeGitHub:
         if len(self._writes) >= self.writes_per_hour:
             waits.append(self._writes[len(self._writes) - self.writes_per_hour] + 3600 - now)
         return max(waits) if waits else None
+
+    def _access_token(self, _repo, args, _query, _body) -> _Reply:
+        """A GitHub App installation token; it expires `token_lifetime_s` real seconds on."""
+        self.tokens_issued += 1
+        expires = datetime.now(UTC) + timedelta(seconds=self.token_lifetime_s)
+        token = {
+            "token": f"ghs_installation_{args['installation']}_{self.tokens_issued}",
+            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "permissions": {"contents": "write", "pull_requests": "write"},
+            "repository_selection": "all",
+        }
+        return _Reply(201, token)
 
     def _rate_limit(self, _repo, _args, _query, _body) -> _Reply:
         core = self._core_rate()

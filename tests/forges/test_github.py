@@ -224,3 +224,29 @@ def test_an_exhausted_primary_limit_is_waited_out_not_failed():
         assert outcome.action == "created"
         assert server.primary_limit_hits >= 1  # it did run out, and the client waited for reset
         assert len(server.pulls(REPO)) == 1
+
+
+def test_a_github_app_installation_token_is_renewed_before_it_expires():
+    import time
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from gaggle.forges.github import app_auth
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with FakeGitHub() as server:
+        server.add_repo(REPO, BEFORE)
+        server.token_lifetime_s = 21.5  # PyGithub renews within 20 s of expiry
+        forge = GitHubForge(app_auth(123, pem, 42), server.endpoint, seconds_between_requests=0)
+        forge.default_branch(REPO)
+        assert server.tokens_issued == 1
+        forge.default_branch(REPO)
+        assert server.tokens_issued == 1  # still fresh: reused
+        time.sleep(1.6)
+        forge.default_branch(REPO)
+        assert server.tokens_issued == 2  # renewed before expiring
+        for method, path, status, body in server.responses:
+            validate_response(method, path, status, body)

@@ -92,3 +92,24 @@ def test_demo_command_runs_the_migration_over_a_local_fleet(tmp_path: Path):
     forge = LocalForge(tmp_path)
     assert len(forge.repos()) == 6
     assert sum(bool(forge.records(r)) for r in forge.repos()) >= 4
+
+
+def test_a_pr_with_manual_decisions_is_a_draft_unless_configured_otherwise(tmp_path: Path):
+    from dataclasses import replace
+
+    forge = _forge(tmp_path, repos=8)
+    drafts = {}
+    for repo in forge.repos():
+        run = run_repo(forge, repo, MIGRATION, VALIDATOR)
+        if run.proposal:
+            decided = any(
+                str(f.reason) == "manual-column" for o in run.outcome.files for f in o.result.flags
+            )
+            drafts[repo] = (decided, run.proposal.pull_request.draft)
+    assert any(decided for decided, _ in drafts.values())
+    assert all(decided == draft for decided, draft in drafts.values())
+    settings = replace(MIGRATION.pull_request, draft_while_decisions=False)
+    eager = replace(MIGRATION, pull_request=settings)
+    for repo in drafts:
+        run = run_repo(forge, repo, eager, VALIDATOR)
+        assert run.proposal.pull_request.draft is False
