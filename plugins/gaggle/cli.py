@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--backend", choices=["offline", "equivalence"], default="offline", help="validator"
     )
+    run.add_argument(
+        "--ledger",
+        default=None,
+        help="SQLAlchemy URL of the ledger (default: sqlite under the forge root)",
+    )
     run.set_defaults(run=_run)
 
     local = commands.add_parser(
@@ -226,9 +231,15 @@ def _run(args: argparse.Namespace) -> int:
     validator = (
         EquivalenceValidator(migration, offline) if args.backend == "equivalence" else offline
     )
+    ledger = _ledger(args.ledger, args.root)
     tally: Counter = Counter()
     for repo in args.repo or forge.repos():
-        result = run_repo(forge, repo, migration, validator, dry_run=args.dry_run)
+        try:
+            result = run_repo(forge, repo, migration, validator, args.dry_run, ledger=ledger)
+        except Exception as err:  # recorded in the ledger; the other repos go on
+            tally["failed"] += 1
+            print(f"{repo:<36} failed: {type(err).__name__}: {err}")
+            continue
         tally[result.status] += 1
         pr = result.proposal.pull_request if result.proposal else None
         where = f" PR #{pr.number}{' (draft)' if pr.draft else ''}" if pr else ""
@@ -236,7 +247,16 @@ def _run(args: argparse.Namespace) -> int:
         if args.dry_run and result.diff:
             print(result.diff, end="")
     print(", ".join(f"{n} {status}" for status, n in sorted(tally.items())))
-    return 0
+    return 1 if tally["failed"] else 0
+
+
+def _ledger(url: str | None, root: Path):
+    from gaggle.ledger import Ledger
+
+    root.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(url or f"sqlite:///{root.resolve() / 'ledger.db'}")
+    ledger.migrate()
+    return ledger
 
 
 def _local(args: argparse.Namespace) -> int:
@@ -307,12 +327,13 @@ def _demo_run(root: Path, migration: Migration) -> int:
 
     forge = LocalForge(root)
     validator = OfflineValidator(migration.catalog)
+    ledger = _ledger(None, root)
     tally: Counter = Counter()
     flags: Counter = Counter()
     for manifest_repo in _fleet_repos(root):
         forge.init_repo(manifest_repo)
     for repo in forge.repos():
-        result = run_repo(forge, repo, migration, validator)
+        result = run_repo(forge, repo, migration, validator, ledger=ledger)
         tally[result.status] += 1
         for file in result.outcome.files if result.outcome else []:
             flags.update(str(f.reason) for f in file.result.flags)

@@ -19,12 +19,14 @@ from gaggle.forges.base import (
     ProposalOutcome,
     codeowners_for,
 )
+from gaggle.ledger import Ledger
 from gaggle.repo import RepoOutcome, rewrite_repo
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
 from gaggle.validation.analysis import Validator
 from gaggle.validation.repo import EquivalenceValidator, StatementResult, validate_repo
 
+DECISIONS = ("manual-column", "column-docs")  # flags that a human must decide on
 ORPHAN_COMMENT = (
     "gaggle closes this PR: the repo no longer reads {tables} (it was migrated by hand, "
     "or the queries were removed), so there is nothing left to change."
@@ -48,6 +50,56 @@ def run_repo(
     validator: Validator | EquivalenceValidator,
     dry_run: bool = False,
     close_orphans: bool = True,
+    ledger: Ledger | None = None,
+) -> RepoRun:
+    """Run one repo; with a ledger, its outcome (or its error) is recorded there."""
+    try:
+        run = _run_repo(forge, repo, migration, validator, dry_run, close_orphans)
+    except Exception as err:  # one repo's failure must not stop the fleet: record it, re-raise
+        if ledger is not None:
+            ledger.record(
+                migration.id,
+                repo,
+                "failed",
+                {"error": repr(err)},
+                last_error=f"{type(err).__name__}: {err}",
+            )
+        raise
+    if ledger is not None:
+        record_run(ledger, migration, run)
+    return run
+
+
+def record_run(ledger: Ledger, migration: Migration, run: RepoRun) -> None:
+    files = run.outcome.files if run.outcome else []
+    fields = {
+        "frameworks": ",".join(run.outcome.frameworks) if run.outcome else "",
+        "files_changed": sum(1 for f in files if f.result.changed),
+        "manual_decisions": sum(
+            1 for f in files for flag in f.result.flags if str(flag.reason) in DECISIONS
+        ),
+        "last_error": "",
+    }
+    pull = run.proposal.pull_request if run.proposal else None
+    if pull is not None:
+        fields.update(
+            branch=migration.pull_request.branch,
+            pr_number=pull.number,
+            pr_url=pull.url,
+            pr_state=pull.state,
+            ci_state=pull.ci,
+            review_state=pull.review,
+        )
+    ledger.record(migration.id, run.repo, run.status, {"status": run.status}, **fields)
+
+
+def _run_repo(
+    forge: Forge,
+    repo: str,
+    migration: Migration,
+    validator: Validator | EquivalenceValidator,
+    dry_run: bool,
+    close_orphans: bool,
 ) -> RepoRun:
     base_branch, base_sha = forge.default_branch(repo)
     files = forge.read_files(repo, base_sha)
@@ -73,11 +125,7 @@ def run_repo(
     if dry_run:
         run.status = "dry-run"
         return run
-    decisions = any(
-        str(flag.reason) in ("manual-column", "column-docs")
-        for f in outcome.files
-        for flag in f.result.flags
-    )
+    decisions = any(str(flag.reason) in DECISIONS for f in outcome.files for flag in f.result.flags)
     body = pr_body(
         migration,
         outcome,

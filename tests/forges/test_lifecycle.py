@@ -113,3 +113,26 @@ def test_a_pr_with_manual_decisions_is_a_draft_unless_configured_otherwise(tmp_p
     for repo in drafts:
         run = run_repo(forge, repo, eager, VALIDATOR)
         assert run.proposal.pull_request.draft is False
+
+
+def test_one_repo_failing_never_stops_the_others_and_is_in_the_ledger(tmp_path: Path):
+    import shutil
+
+    from gaggle.ledger import Ledger
+
+    forge = _forge(tmp_path, repos=5)
+    broken = forge.repos()[1]
+    shutil.rmtree(forge.path(broken) / ".git" / "objects")  # reading it now fails
+    result = subprocess.run(
+        [str(GAGGLE), "run", "--migration", str(DEMO_MIGRATION), "--root", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"{broken}" in result.stdout and "failed" in result.stdout
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    states = {s.repo: s for s in ledger.states(MIGRATION.id)}
+    assert set(states) == set(forge.repos())
+    assert states[broken].status == "failed" and states[broken].last_error
+    others = [s for repo, s in states.items() if repo != broken]
+    assert all(s.status in ("created", "no-change-needed") for s in others)
+    assert all(s.pr_number for s in others if s.status == "created")
