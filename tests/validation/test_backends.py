@@ -195,3 +195,16 @@ def test_validate_repo_with_dry_runs_batches_them_concurrently(tmp_path: Path):
         assert by_path[path].evidence[0].startswith("bytes processed")
     # The MERGE target is not in the fake's catalog: BigQuery's 404 is reported, not hidden.
     assert "not found" in by_path["sql/merge_user_dim.sql"].warnings[0].lower()
+
+
+def test_dry_runs_declare_query_parameters_with_inferred_types(fake):
+    sql = (
+        "SELECT u.country FROM `acme-prod.core.users_v1` u\n"
+        "WHERE DATE(u.last_login) = @run_date AND u.lifetime_orders >= @min_orders AND u.plan = @plan"
+    )
+    assert _client(fake).analyze(sql).ok
+    declared = {
+        p["name"]: p["parameterType"]["type"]
+        for p in fake.requests[-1]["configuration"]["query"]["queryParameters"]
+    }
+    assert declared == {"run_date": "DATE", "min_orders": "INT64", "plan": "STRING"}
