@@ -110,7 +110,9 @@ def _run_repo(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8", newline="")
         outcome = rewrite_repo(root, migration, write=False)
-        validations = validate_repo(root, migration, validator) if _changed(outcome) else []
+        validations = (
+            validate_repo(root, migration, validator, outcome=outcome) if _changed(outcome) else []
+        )
     changes = tuple(FileChange(f.path, f.new_content()) for f in outcome.files if f.result.changed)
     run = RepoRun(repo, "no-change-needed", outcome, validations)
     run.diff = "".join(f.diff() for f in outcome.files if f.result.changed)

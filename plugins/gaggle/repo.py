@@ -188,7 +188,6 @@ def rewrite_repo(
         if session is not None:
             sessions.append(session)
     outcome = RepoOutcome(repo, [s.framework for s in sessions], skipped=skipped)
-    originals: dict[str, RepoFile] = {}
     for done, file in enumerate(files, 1):
         for session in sessions:
             kind = session.kind_of(file)
@@ -196,7 +195,6 @@ def rewrite_repo(
                 outcome.files.append(
                     FileOutcome(file.relative, session.framework, kind, session.rewrite(file), file)
                 )
-                originals[file.relative] = file
                 break
         if progress is not None:
             progress(done, len(files))
@@ -204,13 +202,12 @@ def rewrite_repo(
         for file, kind, result in session.finish():
             outcome.files = [f for f in outcome.files if f.path != file.relative]
             outcome.files.append(FileOutcome(file.relative, session.framework, kind, result, file))
-            originals[file.relative] = file
     outcome.files.sort(key=lambda f: f.path)
     if write:
         for file_outcome in outcome.files:
-            if file_outcome.result.changed:
-                file = originals[file_outcome.path]
-                write_atomically(file.path, file.encoded(file_outcome.result.text))
+            if file_outcome.result.changed and file_outcome.source is not None:
+                source = file_outcome.source
+                write_atomically(source.path, source.encoded(file_outcome.result.text))
     return outcome
 
 

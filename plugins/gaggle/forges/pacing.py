@@ -60,7 +60,6 @@ class SqlPacer:
         self.limits = limits or Limits()
         self.clock = clock
         self.sleep = sleep
-        self.waited = 0.0
         try:
             METADATA.create_all(engine, checkfirst=True)
         except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
@@ -73,7 +72,6 @@ class SqlPacer:
             wait = self._try_take()
             if wait <= 0:
                 return
-            self.waited += wait
             self.sleep(wait)
 
     def try_acquire(self) -> float:

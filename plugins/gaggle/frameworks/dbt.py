@@ -22,7 +22,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from gaggle.frameworks.base import RepoFile, result_from_edits
-from gaggle.frameworks.sqljobs import ConfigRewriter
 from gaggle.names import TableName
 from gaggle.sql import RewriteResult, SqlRewriter, TemplateTable
 from gaggle.sql.edits import Edit, LineIndex
@@ -72,7 +71,6 @@ class DbtSession:
         self.engine = engine
         self.projects = projects
         self.files = {f.relative: f for f in files}
-        self.configs = ConfigRewriter(engine)
         self.switched: dict[tuple[str, str, str], list[str]] = {}  # entry -> files migrated
         self.kept: dict[tuple[str, str, str], list[str]] = {}  # entry -> files still on old
         self.var_renames: dict[tuple[str, str], str] = {}  # (project root, var) -> new value

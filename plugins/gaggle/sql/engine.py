@@ -144,6 +144,7 @@ class _FileRewrite:
         self.tokens: list[Token] = []
         self.token_at: dict[int, int] = {}
         self.alias_words: set[str] = set()  # table aliases and CTE names: never a table
+        self._frames_by_select: dict[int, Frame] = {}  # a query's frame, for its output names
 
     # ------------------------------------------------------------------ driver
 
@@ -334,7 +335,6 @@ class _FileRewrite:
 
     def _frames(self, statement: exp.Expr) -> list[Frame]:
         """A frame per query level; queries the scope walk misses (in SET, IF) get their own."""
-        self._frames_by_select: dict[int, Frame] = getattr(self, "_frames_by_select", {})
         frames = self._scope_frames(statement)
         covered = {id(frame.select) for frame in frames}
         for select in statement.find_all(exp.Select):
@@ -433,9 +433,7 @@ class _FileRewrite:
             query = query.this
         if not isinstance(query, exp.Select):
             return None
-        frame = (
-            self._frames_by_select.get(id(query)) if hasattr(self, "_frames_by_select") else None
-        )
+        frame = self._frames_by_select.get(id(query))
         names: set[str] = set()
         for projection in query.expressions:
             star = _star_of(projection)

@@ -21,7 +21,7 @@ from sqlglot.tokens import TokenType
 
 from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession
 from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
-from gaggle.repo import FileOutcome, collect_files, rewrite_repo
+from gaggle.repo import FileOutcome, RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
 from gaggle.validation.analysis import Validator, Verdict, judge
@@ -89,8 +89,10 @@ def validate_repo(
     migration: Migration,
     validator: Validator | EquivalenceValidator,
     dbt_target: DbtTarget | None = None,
+    outcome: RepoOutcome | None = None,
 ) -> list[StatementResult]:
-    outcome = rewrite_repo(repo, migration, write=False)
+    """Validate the rewrite of a repo; pass `outcome` when the repo was just rewritten."""
+    outcome = outcome or rewrite_repo(repo, migration, write=False)
     renderers = _dbt_renderers(repo, migration, dbt_target)
     failures: list[StatementResult] = []
     pending: list[_Pending] = []
