@@ -91,3 +91,82 @@ def test_parallel_writers_lose_nothing_on_postgres():
     for event in ledger.events(migration):
         last[event["repo"]] = event["status"]
     assert {s.repo: s.status for s in ledger.states(migration)} == last  # state == last event
+
+
+def test_a_v1_ledger_upgrades_in_place_and_keeps_its_rows(tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'old.db'}")
+    with ledger.engine.begin() as conn:  # a ledger as schema step 1 left it
+        from gaggle.ledger import SCHEMA_VERSION
+
+        SCHEMA_VERSION.create(conn)
+        STEPS[0](conn)
+        conn.execute(sa.insert(SCHEMA_VERSION).values(version=1, applied_at=ledger.clock()))
+        conn.execute(
+            sa.text(
+                "INSERT INTO gaggle_repo_state (migration_id, repo, status, frameworks, branch,"
+                " pr_url, pr_state, ci_state, review_state, files_changed, manual_decisions,"
+                " last_error, created_at, updated_at) VALUES ('m', 'acme/a', 'created', 'dbt',"
+                " 'b', 'u', 'open', 'none', 'none', 2, 1, '', '2026-01-01', '2026-01-02')"
+            )
+        )
+    assert ledger.migrate() == len(STEPS)
+    state = ledger.get("m", "acme/a")
+    assert (state.status, state.files_changed, state.attention, state.llm_cost_usd) == (
+        "created", 2, "", 0.0,
+    )  # fmt: skip
+    assert state.created_at.tzinfo is not None  # naive SQLite times come back as UTC
+    ledger.record("m", "acme/a", "created", attention="closed-unmerged", llm_changes=1)
+    assert ledger.get("m", "acme/a").attention == "closed-unmerged"
+
+
+def test_snapshots_keep_one_set_of_counts_per_day(ledger: Ledger):
+    from datetime import date
+
+    migration = f"m_{uuid.uuid4().hex[:8]}"
+    ledger.write_snapshot(migration, date(2026, 11, 1), {"open": 5, "done": 1})
+    ledger.write_snapshot(migration, date(2026, 11, 1), {"open": 4, "done": 2})  # rerun same day
+    ledger.write_snapshot(migration, date(2026, 11, 2), {"open": 1, "done": 5})
+    assert ledger.snapshots(migration) == {
+        date(2026, 11, 1): {"done": 2, "open": 4},
+        date(2026, 11, 2): {"done": 5, "open": 1},
+    }
+
+
+def test_work_is_handed_over_only_for_the_key_it_was_made_for(ledger: Ledger):
+    migration = f"m_{uuid.uuid4().hex[:8]}"
+    ledger.put_work(migration, "acme/a", "snapshot", "sha1", b"x" * 10_000)
+    assert ledger.get_work(migration, "acme/a", "snapshot", "sha1") == b"x" * 10_000
+    assert ledger.get_work(migration, "acme/a", "snapshot", "sha2") is None
+    ledger.put_work(migration, "acme/a", "snapshot", "sha2", b"y")
+    assert ledger.get_work(migration, "acme/a", "snapshot", "sha2") == b"y"
+    assert ledger.get_work(migration, "acme/a", "snapshot", "sha1") is None
+
+
+def test_new_pr_grants_are_exact_under_parallel_askers(ledger: Ledger):
+    migration, run = f"m_{uuid.uuid4().hex[:8]}", "manual__1"
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    granted: list[str] = []
+    errors: list[BaseException] = []
+
+    def ask(number: int) -> None:
+        mine = Ledger(url)
+        try:
+            for step in range(5):
+                repo = f"acme/r{number}-{step}"
+                if mine.grant_new_pr(migration, run, repo, cap=7):
+                    granted.append(repo)
+        except BaseException as err:
+            errors.append(err)
+        finally:
+            mine.engine.dispose()
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(granted) == 7
+    assert ledger.grant_new_pr(migration, run, granted[0], cap=7)  # asking again is free
+    assert not ledger.grant_new_pr(migration, run, "acme/late", cap=7)
+    assert ledger.grant_new_pr(migration, "manual__2", "acme/late", cap=7)  # a new run, new cap

@@ -10,9 +10,10 @@ and is safe to run from several processes at once.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,7 +45,26 @@ REPO_STATE = sa.Table(
     sa.Column("last_error", sa.Text, nullable=False, default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # schema step 2
+    sa.Column("discovered_by", sa.String(100), nullable=False, default=""),
+    sa.Column("base_sha", sa.String(64), nullable=False, default=""),
+    sa.Column("details", sa.Text, nullable=False, default="{}"),
+    sa.Column("dag_run_id", sa.String(250), nullable=False, default=""),
+    sa.Column("map_index", sa.Integer),
+    sa.Column("pr_updated_at", sa.DateTime(timezone=True)),
+    sa.Column("attention", sa.String(200), nullable=False, default=""),
+    sa.Column("last_nudged_at", sa.DateTime(timezone=True)),
+    sa.Column("references_left", sa.Integer),
+    sa.Column("rescanned_at", sa.DateTime(timezone=True)),
+    sa.Column("lineage_last_read", sa.DateTime(timezone=True)),
+    sa.Column("lineage_principals", sa.Text, nullable=False, default=""),
+    sa.Column("verified_at", sa.DateTime(timezone=True)),
+    sa.Column("llm_input_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("llm_output_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("llm_cost_usd", sa.Float, nullable=False, default=0.0),
+    sa.Column("llm_changes", sa.Integer, nullable=False, default=0),
 )
+V1_STATE_COLUMNS = 15  # the first 15 columns above are schema step 1
 
 EVENTS = sa.Table(
     "gaggle_events",
@@ -57,18 +77,77 @@ EVENTS = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default="{}"),
 )
 
+SNAPSHOTS = sa.Table(
+    "gaggle_snapshots",
+    METADATA,
+    sa.Column("migration_id", sa.String(200), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("bucket", sa.String(30), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+WORK = sa.Table(  # intermediate results handed from one task to the next, never via XCom
+    "gaggle_work",
+    METADATA,
+    sa.Column("migration_id", sa.String(200), primary_key=True),
+    sa.Column("repo", sa.String(400), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+RUN_BUDGET = sa.Table(  # new PRs granted per DAG run, so max_prs holds under parallel tasks
+    "gaggle_run_budget",
+    METADATA,
+    sa.Column("migration_id", sa.String(200), primary_key=True),
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("used", sa.Integer, nullable=False),
+)
+
+RUN_GRANTS = sa.Table(
+    "gaggle_run_grants",
+    METADATA,
+    sa.Column("migration_id", sa.String(200), primary_key=True),
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("repo", sa.String(400), primary_key=True),
+)
+
 STATE_FIELDS = {
     c.name for c in REPO_STATE.columns if c.name not in ("migration_id", "repo", "created_at")
 }
 
 
 def _v1(conn: sa.Connection) -> None:
-    for table in (REPO_STATE, EVENTS):
+    frozen = sa.MetaData()
+    sa.Table(
+        REPO_STATE.name, frozen, *[c._copy() for c in list(REPO_STATE.columns)[:V1_STATE_COLUMNS]]
+    ).create(conn, checkfirst=True)
+    EVENTS.create(conn, checkfirst=True)
+
+
+def _v2(conn: sa.Connection) -> None:
+    """Discovery, PR activity, sweep verification, LLM cost; snapshots, work, run budget."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(REPO_STATE.name)}
+    for column in list(REPO_STATE.columns)[V1_STATE_COLUMNS:]:
+        if column.name not in present:
+            conn.execute(sa.text(_add_column_ddl(conn, column)))
+    for table in (SNAPSHOTS, WORK, RUN_BUDGET, RUN_GRANTS):
         table.create(conn, checkfirst=True)
 
 
+def _add_column_ddl(conn: sa.Connection, column: sa.Column) -> str:
+    kind = column.type.compile(dialect=conn.dialect)
+    ddl = f"ALTER TABLE {column.table.name} ADD COLUMN {column.name} {kind}"
+    if column.default is not None:
+        default = column.default.arg
+        literal = f"'{default}'" if isinstance(default, str) else repr(default)
+        ddl += f" NOT NULL DEFAULT {literal}"
+    return ddl
+
+
 # Numbered schema steps; add a function to change the schema, never edit an applied one.
-STEPS: list[Callable[[sa.Connection], None]] = [_v1]
+STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2]
 
 
 @dataclass(frozen=True)
@@ -88,6 +167,23 @@ class RepoState:
     last_error: str
     created_at: datetime
     updated_at: datetime
+    discovered_by: str
+    base_sha: str
+    details: str  # JSON: see gaggle.pipeline.details_of
+    dag_run_id: str
+    map_index: int | None
+    pr_updated_at: datetime | None
+    attention: str
+    last_nudged_at: datetime | None
+    references_left: int | None
+    rescanned_at: datetime | None
+    lineage_last_read: datetime | None
+    lineage_principals: str
+    verified_at: datetime | None
+    llm_input_tokens: int
+    llm_output_tokens: int
+    llm_cost_usd: float
+    llm_changes: int
 
 
 class Ledger:
@@ -165,7 +261,7 @@ class Ledger:
                     REPO_STATE.c.migration_id == migration_id, REPO_STATE.c.repo == repo
                 )
             ).first()
-        return RepoState(**row._mapping) if row else None
+        return _state(row) if row else None
 
     def states(self, migration_id: str) -> list[RepoState]:
         with self.engine.connect() as conn:
@@ -174,7 +270,7 @@ class Ledger:
                 .where(REPO_STATE.c.migration_id == migration_id)
                 .order_by(REPO_STATE.c.repo)
             ).all()
-        return [RepoState(**row._mapping) for row in rows]
+        return [_state(row) for row in rows]
 
     def counts(self, migration_id: str) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -191,7 +287,107 @@ class Ledger:
             query = query.where(EVENTS.c.repo == repo)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(EVENTS.c.id)).all()
-        return [{**row._mapping, "detail": json.loads(row.detail)} for row in rows]
+        return [
+            {**row._mapping, "at": _aware(row.at), "detail": json.loads(row.detail)} for row in rows
+        ]
+
+    def migrations(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(REPO_STATE.c.migration_id).distinct()).all()
+        return sorted(row[0] for row in rows)
+
+    def write_snapshot(self, migration_id: str, day: date, counts: dict[str, int]) -> None:
+        """The day's progress counts; written again the same day, the last write wins."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(SNAPSHOTS).where(
+                    SNAPSHOTS.c.migration_id == migration_id, SNAPSHOTS.c.day == day
+                )
+            )
+            if counts:
+                conn.execute(
+                    sa.insert(SNAPSHOTS),
+                    [
+                        {"migration_id": migration_id, "day": day, "bucket": b, "count": n}
+                        for b, n in sorted(counts.items())
+                    ],
+                )
+
+    def snapshots(self, migration_id: str) -> dict[date, dict[str, int]]:
+        """Day -> progress bucket -> count, oldest day first: the burndown's data."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(SNAPSHOTS.c.day, SNAPSHOTS.c.bucket, SNAPSHOTS.c.count)
+                .where(SNAPSHOTS.c.migration_id == migration_id)
+                .order_by(SNAPSHOTS.c.day, SNAPSHOTS.c.bucket)
+            ).all()
+        found: dict[date, dict[str, int]] = {}
+        for day, bucket, count in rows:
+            found.setdefault(day, {})[bucket] = count
+        return found
+
+    def put_work(self, migration_id: str, repo: str, kind: str, key: str, content: bytes) -> None:
+        """Keep one step's result for the next step (zlib-compressed; the latest per kind)."""
+        values = {"key": key, "content": zlib.compress(content), "updated_at": self.clock()}
+        module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = module.insert(WORK).values(
+            migration_id=migration_id, repo=repo, kind=kind, **values
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[WORK.c.migration_id, WORK.c.repo, WORK.c.kind], set_=values
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def get_work(self, migration_id: str, repo: str, kind: str, key: str) -> bytes | None:
+        """The kept result, only if it was made for this key (e.g. the same commit)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(WORK.c.key, WORK.c.content).where(
+                    WORK.c.migration_id == migration_id, WORK.c.repo == repo, WORK.c.kind == kind
+                )
+            ).first()
+        return zlib.decompress(row.content) if row and row.key == key else None
+
+    def grant_new_pr(self, migration_id: str, run_id: str, repo: str, cap: int) -> bool:
+        """May this run open a new PR in this repo? At most `cap` grants per run, exactly,
+        however many workers ask at once; asking again for the same repo is free."""
+        grant = {"migration_id": migration_id, "run_id": run_id, "repo": repo}
+        budget = (RUN_BUDGET.c.migration_id == migration_id) & (RUN_BUDGET.c.run_id == run_id)
+        module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                sa.select(RUN_GRANTS.c.repo).where(
+                    *(RUN_GRANTS.c[k] == v for k, v in grant.items())
+                )
+            ).first()
+            if held:
+                return True
+            conn.execute(
+                module.insert(RUN_BUDGET)
+                .values(migration_id=migration_id, run_id=run_id, used=0)
+                .on_conflict_do_nothing()
+            )
+            # One conditional UPDATE: the row lock makes concurrent askers queue and re-check.
+            taken = conn.execute(
+                sa.update(RUN_BUDGET)
+                .where(budget & (RUN_BUDGET.c.used < cap))
+                .values(used=RUN_BUDGET.c.used + 1)
+            ).rowcount
+            if taken:
+                conn.execute(sa.insert(RUN_GRANTS).values(**grant))
+            return bool(taken)
+
+
+def _aware(value):
+    """SQLite hands back naive datetimes; every time in the ledger is UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _state(row) -> RepoState:
+    return RepoState(**{k: _aware(v) for k, v in row._mapping.items()})
 
 
 def _with_defaults(values: dict) -> dict:
