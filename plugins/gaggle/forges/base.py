@@ -9,6 +9,7 @@ commit from a human's. A forge never pushes to the default branch and never merg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 TRAILER = "Gaggle-Migration"
@@ -53,6 +54,7 @@ class PullRequest:
     mergeable: bool | None = None
     ci: str = "none"  # success, failure, pending, none
     review: str = "none"  # approved, changes_requested, review_required, none
+    updated_at: datetime | None = None  # last activity: pushes, comments, reviews
 
 
 @dataclass

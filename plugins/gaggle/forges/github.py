@@ -273,6 +273,7 @@ class GitHubForge:
             draft=bool(pr.draft),
             head_sha=pr.head.sha,
             mergeable=pr.mergeable,
+            updated_at=pr.updated_at,
         )
         if detailed:
             described.ci = self._ci_state(reader, pr.head.sha)

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gaggle.errors import GaggleError
@@ -19,6 +20,11 @@ from gaggle.forges.base import Proposal, ProposalOutcome, PullRequest, is_gaggle
 
 RECORDS = "gaggle-prs.json"
 AUTHOR = {"GIT_AUTHOR_NAME": "gaggle", "GIT_AUTHOR_EMAIL": "gaggle@localhost"}
+
+
+def _stamp(record: dict) -> None:
+    """Last activity on the PR (what GitHub calls updated_at): the sweep's idle clock."""
+    record["updated_at"] = datetime.now(UTC).isoformat()
 
 
 class LocalForgeError(GaggleError):
@@ -97,6 +103,8 @@ class LocalForge:
         if record is None:
             action = "created"  # a branch left by a crash before its PR was recorded
         record = self._upsert_record(proposal, records, record, base_branch)
+        if action != "unchanged":
+            _stamp(record)
         self._save(proposal.repo, records)
         return ProposalOutcome(action, self._pull(proposal.repo, record), sha)
 
@@ -181,6 +189,7 @@ class LocalForge:
         if any(tag in c for c in record["comments"]):
             return False
         record["comments"].append(f"{body}\n\n{tag}")
+        _stamp(record)
         self._save(repo, records)
         return True
 
@@ -190,6 +199,7 @@ class LocalForge:
         if record["state"] == "open":
             record["comments"].append(comment)
             record["state"] = "closed"
+            _stamp(record)
             self._save(repo, records)
 
     def merge(self, repo: str, number: int) -> str:
@@ -202,6 +212,7 @@ class LocalForge:
         env = {**AUTHOR, "GIT_COMMITTER_NAME": "reviewer", "GIT_COMMITTER_EMAIL": "r@localhost"}
         self._git(path, "merge", "-q", "--no-ff", "--no-edit", record["branch"], env=env)
         record["state"] = "merged"
+        _stamp(record)
         self._save(repo, records)
         return self._git(path, "rev-parse", "HEAD").strip()
 
@@ -214,6 +225,9 @@ class LocalForge:
             draft=record.get("draft", False),
             head_sha=head,
             mergeable=record["state"] == "open",
+            updated_at=datetime.fromisoformat(record["updated_at"])
+            if "updated_at" in record
+            else None,
         )
 
     # ------------------------------------------------------------ storage and git
