@@ -113,6 +113,28 @@ RUN_GRANTS = sa.Table(
     sa.Column("repo", sa.String(400), primary_key=True),
 )
 
+LLM_CACHE = sa.Table(  # schema step 3: LLM answers by content hash, so a re-run pays nothing twice
+    "gaggle_llm_cache",
+    METADATA,
+    sa.Column("key", sa.String(64), primary_key=True),  # sha256 of model + full request
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),  # JSON: text, stop_reason, usage, id
+    sa.Column("input_tokens", sa.Integer, nullable=False),
+    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("cost_micro_usd", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+LLM_BUDGET = sa.Table(  # schema step 3: LLM spending per DAG run, shared by parallel workers
+    "gaggle_llm_budget",
+    METADATA,
+    sa.Column("migration_id", sa.String(200), primary_key=True),
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("spent_micro_usd", sa.BigInteger, nullable=False),  # settled plus reserved
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 STATE_FIELDS = {
     c.name for c in REPO_STATE.columns if c.name not in ("migration_id", "repo", "created_at")
 }
@@ -146,8 +168,14 @@ def _add_column_ddl(conn: sa.Connection, column: sa.Column) -> str:
     return ddl
 
 
+def _v3(conn: sa.Connection) -> None:
+    """The LLM fallback: its answer cache and its per-run budget."""
+    for table in (LLM_CACHE, LLM_BUDGET):
+        table.create(conn, checkfirst=True)
+
+
 # Numbered schema steps; add a function to change the schema, never edit an applied one.
-STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2]
+STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]
 
 
 @dataclass(frozen=True)
@@ -377,6 +405,111 @@ class Ledger:
             if taken:
                 conn.execute(sa.insert(RUN_GRANTS).values(**grant))
             return bool(taken)
+
+    # ------------------------------------------------------------------ the LLM fallback
+
+    def llm_cached(self, key: str) -> dict | None:
+        """A cached LLM answer: {"response": {...}, "input_tokens", "output_tokens", "cost_usd"}."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(LLM_CACHE).where(LLM_CACHE.c.key == key)).first()
+        if row is None:
+            return None
+        return {
+            "model": row.model,
+            "response": json.loads(row.response),
+            "input_tokens": row.input_tokens,
+            "output_tokens": row.output_tokens,
+            "cost_usd": row.cost_micro_usd / 1_000_000,
+        }
+
+    def llm_cache_put(
+        self,
+        key: str,
+        model: str,
+        response: dict,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float,
+    ) -> None:
+        """Keep an answer; a second writer of the same key changes nothing (same request)."""
+        module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            module.insert(LLM_CACHE)
+            .values(
+                key=key,
+                model=model,
+                response=json.dumps(response, sort_keys=True),
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_micro_usd=_micro(cost_usd),
+                created_at=self.clock(),
+            )
+            .on_conflict_do_nothing()
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def llm_reserve(
+        self, migration_id: str, run_id: str, amount_usd: float, limit_usd: float
+    ) -> bool:
+        """Reserve `amount_usd` of the run's LLM budget before a call: True if it fits under
+        `limit_usd`, exactly, however many workers ask at once (one conditional UPDATE)."""
+        module = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        budget = (LLM_BUDGET.c.migration_id == migration_id) & (LLM_BUDGET.c.run_id == run_id)
+        amount, limit = _micro(amount_usd), _micro(limit_usd)
+        with self.engine.begin() as conn:
+            conn.execute(
+                module.insert(LLM_BUDGET)
+                .values(
+                    migration_id=migration_id,
+                    run_id=run_id,
+                    spent_micro_usd=0,
+                    calls=0,
+                    updated_at=self.clock(),
+                )
+                .on_conflict_do_nothing()
+            )
+            taken = conn.execute(
+                sa.update(LLM_BUDGET)
+                .where(budget & (LLM_BUDGET.c.spent_micro_usd + amount <= limit))
+                .values(
+                    spent_micro_usd=LLM_BUDGET.c.spent_micro_usd + amount,
+                    updated_at=self.clock(),
+                )
+            ).rowcount
+        return bool(taken)
+
+    def llm_settle(
+        self, migration_id: str, run_id: str, reserved_usd: float, actual_usd: float, called: bool
+    ) -> None:
+        """Replace a reservation by what the call really cost (0 when it was not made)."""
+        budget = (LLM_BUDGET.c.migration_id == migration_id) & (LLM_BUDGET.c.run_id == run_id)
+        delta = _micro(actual_usd) - _micro(reserved_usd)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(LLM_BUDGET)
+                .where(budget)
+                .values(
+                    spent_micro_usd=LLM_BUDGET.c.spent_micro_usd + delta,
+                    calls=LLM_BUDGET.c.calls + (1 if called else 0),
+                    updated_at=self.clock(),
+                )
+            )
+
+    def llm_spent(self, migration_id: str, run_id: str) -> tuple[float, int]:
+        """The run's LLM spending so far (USD, reservations in flight included) and its calls."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(LLM_BUDGET.c.spent_micro_usd, LLM_BUDGET.c.calls).where(
+                    LLM_BUDGET.c.migration_id == migration_id, LLM_BUDGET.c.run_id == run_id
+                )
+            ).first()
+        return (row.spent_micro_usd / 1_000_000, row.calls) if row else (0.0, 0)
+
+
+def _micro(usd: float) -> int:
+    """Money as whole micro-dollars, so budget arithmetic in the database is exact."""
+    return round(usd * 1_000_000)
 
 
 def _aware(value):
