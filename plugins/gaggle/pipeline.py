@@ -1,15 +1,24 @@
-"""One repo's journey as plain steps: fetch its files, rewrite, validate, propose the PR.
+"""One repo's journey as plain steps: find references, rewrite, validate, open the PR.
 
-The CLI runs the steps in a row; the Airflow task group runs one step per task. The
-repo is read from the forge at its default branch into a scratch directory, so the
-same steps serve GitHub and the local forge alike.
+The Airflow task group runs one step per task and the CLI runs them in a row. The
+repo is read from the forge once, at its default branch head; every later step
+works on that snapshot. Each step keeps its result in the ledger's work store,
+keyed by the commit (and the spec) it was made for, so XCom carries only a small
+dict, any task can be retried or cleared alone, and a step whose input is gone or
+stale simply redoes the step before it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from gaggle.forges.base import (
     CODEOWNERS_PATHS,
@@ -17,13 +26,14 @@ from gaggle.forges.base import (
     Forge,
     Proposal,
     ProposalOutcome,
+    PullRequest,
     codeowners_for,
 )
 from gaggle.ledger import Ledger
 from gaggle.repo import RepoOutcome, rewrite_repo
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
-from gaggle.validation.analysis import Validator
+from gaggle.validation.analysis import Validator, Verdict
 from gaggle.validation.repo import EquivalenceValidator, StatementResult, validate_repo
 
 DECISIONS = ("manual-column", "column-docs")  # flags that a human must decide on
@@ -31,16 +41,338 @@ ORPHAN_COMMENT = (
     "gaggle closes this PR: the repo no longer reads {tables} (it was migrated by hand, "
     "or the queries were removed), so there is nothing left to change."
 )
+SETTLED = ("no-change-needed", "closed-orphan")  # nothing for the later steps to do
+MAX_DIFF_CHARS = 200_000  # the diff kept for the dashboard; the PR holds the full change
 
 
 @dataclass
 class RepoRun:
     repo: str
-    status: str  # no-change-needed, proposed, dry-run, closed-orphan, human-commit, ...
+    status: str  # no-change-needed, created, updated, unchanged, dry-run, capped, ...
     outcome: RepoOutcome | None = None
     validations: list[StatementResult] = field(default_factory=list)
     proposal: ProposalOutcome | None = None
     diff: str = ""
+
+
+@dataclass
+class _Work:
+    """A repo's snapshot, its rewrite and (once validated) its validation."""
+
+    base_branch: str
+    base_sha: str
+    files: dict[str, str]
+    outcome: RepoOutcome
+    validations: list[StatementResult] | None = None
+
+    @property
+    def changes(self) -> tuple[FileChange, ...]:
+        return tuple(
+            FileChange(f.path, f.new_content()) for f in self.outcome.files if f.result.changed
+        )
+
+    @property
+    def blocking_failures(self) -> list[StatementResult]:
+        """Failed statements that block the PR. A file waiting on a manual decision is
+        expected to fail (its TODO column does not exist yet): the draft PR says so."""
+        waiting = {
+            f.path
+            for f in self.outcome.files
+            if any(str(flag.reason) in DECISIONS for flag in f.result.flags)
+        }
+        return [v for v in self.validations or [] if not v.verdict.ok and v.path not in waiting]
+
+    @property
+    def diff(self) -> str:
+        return "".join(f.diff() for f in self.outcome.files if f.result.changed)
+
+
+@dataclass
+class Steps:
+    """The steps of one migration, bound to its forge, ledger and validator."""
+
+    forge: Forge
+    migration: Migration
+    ledger: Ledger
+    validator: Validator | EquivalenceValidator | None = None
+    trace: dict = field(default_factory=dict)  # e.g. dag_run_id, map_index: kept with the state
+    log: Callable[[str], None] = print
+    close_orphans: bool = True  # close gaggle's open PR in a repo that no longer needs it
+
+    # ------------------------------------------------------------ the steps
+
+    def find_references(self, repo: str, discovered_by: str = "") -> dict:
+        """Read the repo at its default branch head; does it mention an old table at all?"""
+        with self._recorded(repo, "find_references"):
+            base_branch, base_sha = self.forge.default_branch(repo)
+            files = self.forge.read_files(repo, base_sha)
+            snapshot = {"base_branch": base_branch, "files": files}
+            self.ledger.put_work(
+                self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
+            )
+            mentions = mentioning_files(files, self.migration)
+            fields = {"base_sha": base_sha}
+            if discovered_by:
+                fields["discovered_by"] = discovered_by
+            if not mentions:
+                return self._settle(repo, base_sha, fields)
+            self._record(repo, "references-found", {"files": len(mentions)}, **fields)
+            return {"repo": repo, "status": "references-found", "base_sha": base_sha}
+
+    def rewrite(self, repo: str, base_sha: str) -> dict:
+        """Resolve every reference by scope and edit only those characters."""
+        with self._recorded(repo, "rewrite"):
+            work = self._rewritten(repo, base_sha)
+            if not work.changes and not work.outcome.touched:
+                return self._settle(repo, base_sha, {})
+            fields = self._rewrite_fields(work)
+            self._record(repo, "rewritten", {"files": fields["files_changed"]}, **fields)
+            return {
+                "repo": repo,
+                "status": "rewritten",
+                "base_sha": base_sha,
+                **fields_small(fields),
+            }
+
+    def validate(self, repo: str, base_sha: str) -> dict:
+        """Compare every rewritten statement with its original: schema, tables, results."""
+        with self._recorded(repo, "validate"):
+            work = self._validated(repo, base_sha)
+            failed = work.blocking_failures
+            status = "validation-failed" if failed else "validated"
+            last_error = "; ".join(
+                f"{v.path}:{v.line}: {v.verdict.problems[0] if v.verdict.problems else 'failed'}"
+                for v in failed
+            )
+            self._record(
+                repo,
+                status,
+                {"statements": len(work.validations), "failed": len(failed)},
+                details=json.dumps(self._details(work), default=str),
+                last_error=last_error,
+            )
+            return {"repo": repo, "status": status, "base_sha": base_sha, "failed": len(failed)}
+
+    def open_pr(
+        self, repo: str, base_sha: str, dry_run: bool = False, run_id: str = "", max_prs: int = 0
+    ) -> dict:
+        """Make the branch and the PR what the rewrite says; never a second PR."""
+        with self._recorded(repo, "open_pr"):
+            work = self._validated(repo, base_sha)
+            result = {"repo": repo, "base_sha": base_sha, "pr": None}
+            if work.blocking_failures:
+                return {**result, "status": "validation-failed"}  # validate said why
+            if not work.changes:
+                self._record(
+                    repo,
+                    "needs-human",
+                    {"flags": sum(len(f.result.flags) for f in work.outcome.touched)},
+                    attention="references gaggle could not rewrite: see the flags",
+                )
+                return {**result, "status": "needs-human"}
+            if dry_run:
+                self.log(f"dry run: {repo} would get this change\n{work.diff}")
+                self._record(repo, "dry-run", {"files": len(work.changes)})
+                return {**result, "status": "dry-run"}
+            settings = self.migration.pull_request
+            existing = self.forge.pull_request(repo, settings.branch)
+            if (
+                existing is None
+                and max_prs
+                and not self.ledger.grant_new_pr(self.migration.id, run_id, repo, max_prs)
+            ):
+                self._record(repo, "capped", {"max_prs": max_prs})
+                return {**result, "status": "capped"}
+            outcome = self.forge.propose(self._proposal(repo, work))
+            self.record_pull(repo, outcome.pull_request, outcome.action, {"notes": outcome.notes})
+            number = outcome.pull_request.number if outcome.pull_request else None
+            return {**result, "status": outcome.action, "pr": number}
+
+    def await_merge(self, repo: str) -> str | None:
+        """The PR's state now (merged, closed, open), recorded when it changed; None: no PR."""
+        pull = self.forge.pull_request(repo, self.migration.pull_request.branch)
+        if pull is None:
+            return None
+        state = self.ledger.get(self.migration.id, repo)
+        if state is None or state.pr_state != pull.state:
+            self.record_pull(repo, pull, f"pr-{pull.state}")
+        return pull.state
+
+    def run(self, repo: str, dry_run: bool = False, close_orphans: bool = True) -> RepoRun:
+        """Every step in a row (the CLI, the tests): what the task group does."""
+        self.close_orphans = close_orphans
+        found = self.find_references(repo)
+        if found["status"] in SETTLED:
+            return RepoRun(repo, found["status"])
+        sha = found["base_sha"]
+        rewritten = self.rewrite(repo, sha)
+        if rewritten["status"] in SETTLED:
+            return RepoRun(repo, rewritten["status"], self._rewritten(repo, sha).outcome)
+        self.validate(repo, sha)
+        opened = self.open_pr(repo, sha, dry_run=dry_run)
+        work = self._validated(repo, sha)
+        pull = self.forge.pull_request(repo, self.migration.pull_request.branch)
+        proposal = ProposalOutcome(opened["status"], pull) if opened["pr"] else None
+        return RepoRun(repo, opened["status"], work.outcome, work.validations, proposal, work.diff)
+
+    # ------------------------------------------------------------ the ledger
+
+    def record_pull(
+        self, repo: str, pull: PullRequest | None, status: str, detail: dict | None = None
+    ) -> None:
+        """A PR's state as the forge reports it; closed unmerged asks a human to look."""
+        fields: dict = {}
+        if pull is not None:
+            fields = {
+                "branch": self.migration.pull_request.branch,
+                "pr_number": pull.number,
+                "pr_url": pull.url,
+                "pr_state": pull.state,
+                "ci_state": pull.ci,
+                "review_state": pull.review,
+                "attention": "closed without merging" if pull.state == "closed" else "",
+            }
+            if pull.updated_at is not None:
+                fields["pr_updated_at"] = pull.updated_at
+        self._record(
+            repo, status, {"pr": pull.number if pull else None, **(detail or {})}, **fields
+        )
+
+    def _record(self, repo: str, status: str, detail: dict | None = None, **fields) -> None:
+        self.ledger.record(self.migration.id, repo, status, detail, **self.trace, **fields)
+
+    @contextlib.contextmanager
+    def _recorded(self, repo: str, step: str) -> Iterator[None]:
+        """One repo's failure must not stop the fleet: record it where people look, re-raise."""
+        try:
+            yield
+        except Exception as err:
+            self._record(
+                repo,
+                "failed",
+                {"step": step, "error": repr(err)},
+                last_error=f"{step}: {type(err).__name__}: {err}",
+            )
+            raise
+
+    # ------------------------------------------------------------ work between steps
+
+    def _snapshot(self, repo: str, base_sha: str) -> dict:
+        kept = self.ledger.get_work(self.migration.id, repo, "snapshot", base_sha)
+        if kept is not None:
+            return json.loads(kept)
+        # Gone (the default branch moved and a re-run replaced it): read that commit again.
+        branch, _ = self.forge.default_branch(repo)
+        snapshot = {"base_branch": branch, "files": self.forge.read_files(repo, base_sha)}
+        self.ledger.put_work(
+            self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
+        )
+        return snapshot
+
+    def _rewritten(self, repo: str, base_sha: str) -> _Work:
+        snapshot = self._snapshot(repo, base_sha)
+        key = f"{base_sha}:{spec_digest(self.migration)}"
+        kept = self.ledger.get_work(self.migration.id, repo, "rewrite", key)
+        with _checked_out(snapshot["files"]) as root:
+            if kept is not None:
+                outcome = RepoOutcome.from_json(json.loads(kept), root)
+            else:
+                outcome = rewrite_repo(root, self.migration, write=False)
+                data = json.dumps(outcome.to_json()).encode()
+                self.ledger.put_work(self.migration.id, repo, "rewrite", key, data)
+            outcome.repo = Path(repo)
+        return _Work(snapshot["base_branch"], base_sha, snapshot["files"], outcome)
+
+    def _validated(self, repo: str, base_sha: str) -> _Work:
+        work = self._rewritten(repo, base_sha)
+        key = f"{base_sha}:{spec_digest(self.migration)}:{self._backend}"
+        kept = self.ledger.get_work(self.migration.id, repo, "validation", key)
+        if kept is not None:
+            work.validations = [_statement(item) for item in json.loads(kept)]
+            return work
+        if self.validator is None:
+            raise ValueError("validation needs a validator")
+        with _checked_out(work.files) as root:
+            outcome = RepoOutcome.from_json(work.outcome.to_json(), root)
+            work.validations = (
+                validate_repo(root, self.migration, self.validator, outcome=outcome)
+                if work.changes
+                else []
+            )
+        data = json.dumps([v.to_dict() for v in work.validations], default=str).encode()
+        self.ledger.put_work(self.migration.id, repo, "validation", key, data)
+        return work
+
+    @property
+    def _backend(self) -> str:
+        return getattr(self.validator, "name", "offline")
+
+    def _settle(self, repo: str, base_sha: str, fields: dict) -> dict:
+        """No reference to change: close gaggle's own PR if it is still open (an orphan)."""
+        status = "no-change-needed"
+        existing = self.forge.pull_request(repo, self.migration.pull_request.branch)
+        if self.close_orphans and existing is not None and existing.state == "open":
+            tables = ", ".join(str(p.old) for p in self.migration.tables)
+            self.forge.close(repo, existing.number, ORPHAN_COMMENT.format(tables=tables))
+            status = "closed-orphan"
+            fields = {**fields, "pr_state": "closed"}
+        self._record(repo, status, {}, files_changed=0, manual_decisions=0, last_error="", **fields)
+        return {"repo": repo, "status": status, "base_sha": base_sha}
+
+    def _rewrite_fields(self, work: _Work) -> dict:
+        files = work.outcome.files
+        return {
+            "frameworks": ",".join(work.outcome.frameworks),
+            "files_changed": sum(1 for f in files if f.result.changed),
+            "manual_decisions": sum(
+                1 for f in files for flag in f.result.flags if str(flag.reason) in DECISIONS
+            ),
+            "last_error": "",
+            "details": json.dumps(self._details(work), default=str),
+        }
+
+    def _details(self, work: _Work) -> dict:
+        """What the dashboard shows for a repo: changes, flags, validation evidence, diff."""
+        details = {
+            "rewrite": work.outcome.to_dict(),
+            "diff": work.diff[:MAX_DIFF_CHARS],
+            "guide_url": self.migration.guide_url,
+        }
+        if work.validations is not None:
+            details["validation"] = {
+                "backend": self._backend,
+                "statements": [v.to_dict() for v in work.validations],
+            }
+        return details
+
+    def _proposal(self, repo: str, work: _Work) -> Proposal:
+        settings = self.migration.pull_request
+        decisions = any(
+            str(flag.reason) in DECISIONS for f in work.outcome.files for flag in f.result.flags
+        )
+        changes = work.changes
+        body = pr_body(
+            self.migration,
+            work.outcome,
+            work.validations or [],
+            lambda path, line: f"../blob/{settings.branch}/{path}#L{line}",
+            self._backend,
+        )
+        return Proposal(
+            repo=repo,
+            migration_id=self.migration.id,
+            branch=settings.branch,
+            title=settings.title,
+            body=body,
+            changes=changes,
+            labels=settings.labels,
+            draft=settings.draft or (decisions and settings.draft_while_decisions),
+            reviewers=tuple(_reviewers(work.files, [c.path for c in changes]))
+            if settings.request_reviewers
+            else (),
+            base_branch=work.base_branch,
+            base_sha=work.base_sha,
+        )
 
 
 def run_repo(
@@ -52,111 +384,50 @@ def run_repo(
     close_orphans: bool = True,
     ledger: Ledger | None = None,
 ) -> RepoRun:
-    """Run one repo; with a ledger, its outcome (or its error) is recorded there."""
-    try:
-        run = _run_repo(forge, repo, migration, validator, dry_run, close_orphans)
-    except Exception as err:  # one repo's failure must not stop the fleet: record it, re-raise
-        if ledger is not None:
-            ledger.record(
-                migration.id,
-                repo,
-                "failed",
-                {"error": repr(err)},
-                last_error=f"{type(err).__name__}: {err}",
-            )
-        raise
-    if ledger is not None:
-        record_run(ledger, migration, run)
-    return run
+    """Every step for one repo; without a ledger, an in-memory one carries the work."""
+    ledger = ledger or scratch_ledger()
+    steps = Steps(forge, migration, ledger, validator, log=lambda _: None)
+    return steps.run(repo, dry_run=dry_run, close_orphans=close_orphans)
 
 
-def record_run(ledger: Ledger, migration: Migration, run: RepoRun) -> None:
-    files = run.outcome.files if run.outcome else []
-    fields = {
-        "frameworks": ",".join(run.outcome.frameworks) if run.outcome else "",
-        "files_changed": sum(1 for f in files if f.result.changed),
-        "manual_decisions": sum(
-            1 for f in files for flag in f.result.flags if str(flag.reason) in DECISIONS
-        ),
-        "last_error": "",
-    }
-    pull = run.proposal.pull_request if run.proposal else None
-    if pull is not None:
-        fields.update(
-            branch=migration.pull_request.branch,
-            pr_number=pull.number,
-            pr_url=pull.url,
-            pr_state=pull.state,
-            ci_state=pull.ci,
-            review_state=pull.review,
-        )
-    ledger.record(migration.id, run.repo, run.status, {"status": run.status}, **fields)
+def scratch_ledger() -> Ledger:
+    """An in-memory ledger for one process (one shared connection keeps it alive)."""
+    ledger = Ledger(sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool))
+    ledger.migrate()
+    return ledger
 
 
-def _run_repo(
-    forge: Forge,
-    repo: str,
-    migration: Migration,
-    validator: Validator | EquivalenceValidator,
-    dry_run: bool,
-    close_orphans: bool,
-) -> RepoRun:
-    base_branch, base_sha = forge.default_branch(repo)
-    files = forge.read_files(repo, base_sha)
+def mentioning_files(files: dict[str, str], migration: Migration) -> list[str]:
+    """Files that name an old table at all: a cheap, generous first pass (case-insensitive)."""
+    needles = {pair.old.table.rstrip("*").lower() for pair in migration.tables}
+    return [path for path, text in files.items() if any(n in text.lower() for n in needles)]
+
+
+def spec_digest(migration: Migration) -> str:
+    """Changes whenever the spec would rewrite differently: kept work is then redone."""
+    spec = repr((migration.tables, migration.rules, migration.catalog, migration.guide_url))
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def fields_small(fields: dict) -> dict:
+    """The counts worth carrying in XCom (never the details)."""
+    return {k: fields[k] for k in ("files_changed", "manual_decisions")}
+
+
+@contextlib.contextmanager
+def _checked_out(files: dict[str, str]) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="gaggle-repo-") as scratch:
         root = Path(scratch)
         for path, content in files.items():
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8", newline="")
-        outcome = rewrite_repo(root, migration, write=False)
-        validations = (
-            validate_repo(root, migration, validator, outcome=outcome) if _changed(outcome) else []
-        )
-    changes = tuple(FileChange(f.path, f.new_content()) for f in outcome.files if f.result.changed)
-    run = RepoRun(repo, "no-change-needed", outcome, validations)
-    run.diff = "".join(f.diff() for f in outcome.files if f.result.changed)
-    settings = migration.pull_request
-    if not changes:
-        existing = forge.pull_request(repo, settings.branch)
-        if close_orphans and existing is not None and existing.state == "open" and not dry_run:
-            tables = ", ".join(str(p.old) for p in migration.tables)
-            forge.close(repo, existing.number, ORPHAN_COMMENT.format(tables=tables))
-            run.status = "closed-orphan"
-        return run
-    if dry_run:
-        run.status = "dry-run"
-        return run
-    decisions = any(str(flag.reason) in DECISIONS for f in outcome.files for flag in f.result.flags)
-    body = pr_body(
-        migration,
-        outcome,
-        validations,
-        lambda path, line: f"../blob/{settings.branch}/{path}#L{line}",
-        getattr(validator, "name", "offline"),
-    )
-    proposal = Proposal(
-        repo=repo,
-        migration_id=migration.id,
-        branch=settings.branch,
-        title=settings.title,
-        body=body,
-        changes=changes,
-        labels=settings.labels,
-        draft=settings.draft or (decisions and settings.draft_while_decisions),
-        reviewers=tuple(_reviewers(files, [c.path for c in changes]))
-        if settings.request_reviewers
-        else (),
-        base_branch=base_branch,
-        base_sha=base_sha,
-    )
-    run.proposal = forge.propose(proposal)
-    run.status = run.proposal.action
-    return run
+        yield root
 
 
-def _changed(outcome: RepoOutcome) -> bool:
-    return any(f.result.changed for f in outcome.files)
+def _statement(item: dict) -> StatementResult:
+    verdict = Verdict(item["ok"], item["problems"], item["warnings"], evidence=item["evidence"])
+    return StatementResult(item["path"], item["line"], verdict, item.get("note", ""))
 
 
 def _reviewers(files: dict[str, str], paths: list[str]) -> list[str]:

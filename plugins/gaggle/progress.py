@@ -37,7 +37,7 @@ LABELS = {
 
 
 def bucket_of(state: RepoState) -> str:
-    if state.status == "failed":
+    if state.status in ("failed", "validation-failed"):
         return "failed"
     if state.attention:
         return "attention"

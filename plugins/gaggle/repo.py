@@ -14,6 +14,7 @@ from gaggle.frameworks import FRAMEWORKS
 from gaggle.frameworks.base import FrameworkSession, RepoFile
 from gaggle.spec import Migration
 from gaggle.sql import RewriteResult, SqlRewriter
+from gaggle.sql.report import Change, Flag, FlagReason
 
 SKIPPED_DIRS = {
     ".git": "version control",
@@ -98,6 +99,42 @@ class RepoOutcome:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "summary": self.summary_counts(),
         }
+
+    def to_json(self) -> dict:
+        """Everything a later step needs to rebuild this outcome over the same repo files."""
+        return {
+            "frameworks": self.frameworks,
+            "skipped": [[s.path, s.reason] for s in self.skipped],
+            "files": [
+                {"path": f.path, "framework": f.framework, "kind": f.kind}
+                | (
+                    {"text": f.result.text, **f.result.to_dict()}
+                    if f.result.references_found or f.result.changed
+                    else {}
+                )
+                for f in self.files
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, repo: Path) -> RepoOutcome:
+        """The outcome `to_json` saved, over the same files checked out at `repo`."""
+        sources = {file.relative: file for file in collect_files(repo)[0]}
+        outcome = cls(
+            repo, list(data["frameworks"]), skipped=[Skipped(*s) for s in data["skipped"]]
+        )
+        for item in data["files"]:
+            source = sources[item["path"]]
+            result = RewriteResult(
+                source.text,
+                item.get("text", source.text),
+                [Change(**c) for c in item.get("changes", [])],
+                [Flag(**{**f, "reason": FlagReason(f["reason"])}) for f in item.get("flags", [])],
+            )
+            outcome.files.append(
+                FileOutcome(item["path"], item["framework"], item["kind"], result, source)
+            )
+        return outcome
 
     def summary_counts(self) -> dict[str, int]:
         counts = {"files_scanned": len(self.files), "changes": 0, "flags": 0}
