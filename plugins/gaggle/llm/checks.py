@@ -1,0 +1,273 @@
+"""Whether a proposal may be accepted: every check is independent of what the model says.
+
+1. scope: it edits only lines that hold references to an old table or its columns (or
+   lines the engine edited or flagged), and adds no line but the engine's standard
+   TODO comment for a manual column;
+2. manual columns: every reference to one is still there (the model decides none);
+3. the engine, run again on the proposal: the file still parses if the original did,
+   no flagged span is left unless the model said it could not decide it, and the
+   engine finds nothing more to rewrite;
+4. no old table is still named on a line the model changed (strings included: dynamic
+   SQL), nor anywhere in a file that did not parse;
+5. the validators: offline always, and the one the run uses (equivalence, dry run).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlglot.dialects.bigquery import BigQuery
+from sqlglot.errors import TokenError
+
+from gaggle.llm.answer import Proposal
+from gaggle.llm.prompt import Span, manual_comment, relevant_pairs
+from gaggle.repo import FileOutcome, RepoOutcome
+from gaggle.spec import Migration
+from gaggle.sql import FlagReason, RewriteResult, SqlRewriter
+from gaggle.sql.edits import LineIndex
+from gaggle.validation.offline import OfflineValidator
+from gaggle.validation.repo import validate_repo
+
+# What rules could not decide: the LLM may propose a rewrite for these, and only these.
+LLM_REASONS = frozenset(
+    {
+        FlagReason.UNPARSEABLE,
+        FlagReason.UNRESOLVED_REFERENCE,
+        FlagReason.UNRESOLVED_TEMPLATE,
+        FlagReason.AMBIGUOUS_COLUMN,
+        FlagReason.AMBIGUOUS_TABLE,
+        FlagReason.UNKNOWN_SOURCE_SCHEMA,
+        FlagReason.STAR_OVER_USING_JOIN,
+    }
+)
+LLM_KINDS = frozenset({"sql", "dbt-model"})  # whole SQL files: what the parse check covers
+_MAX_LISTED = 8
+
+
+class ValidatorUnavailable(Exception):
+    """The run's validator raised instead of answering: not the proposal's fault."""
+
+
+@dataclass
+class FileScope:
+    """One file as the model sees it: the engine's rewrite, and what may change in it."""
+
+    lines: list[str]  # the engine's rewritten text, split at \n
+    allowed: dict[int, str]  # line -> why it may change
+    comments: set[str]  # the standard TODO comments of the manual columns, stripped
+    manual_words: list[str]
+    old_words: list[str]
+    unparseable: bool  # the original did not parse
+    spans: list[Span] = field(default_factory=list)
+    to_original: dict[int, int] = field(default_factory=dict)  # line here -> original line
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def build_scope(file: FileOutcome, migration: Migration) -> FileScope:
+    result = file.result
+    lines = result.text.split("\n")
+    to_new = line_map(result.original.split("\n"), lines)
+    pairs = relevant_pairs(migration, result.original + "\n" + result.text)
+    olds = {pair.old for pair in pairs}
+    rules = [r for r in migration.rules if r.old_table in olds]
+    old_words = [pair.old.table for pair in pairs]
+    column_words = sorted(
+        {
+            r.path[0]
+            for r in rules
+            if r.action == "manual" or (r.expression or "").lower() != r.column.lower()
+        }
+    )
+    allowed: dict[int, str] = {}
+    for number, text in enumerate(lines, 1):
+        if any(_names(text, word) for word in old_words):
+            allowed[number] = "names an old table"
+        elif any(_names(text, word) for word in column_words):
+            allowed[number] = "names a column of an old table"
+    for change in result.changes:
+        allowed.setdefault(to_new.get(change.line, change.line), "the engine edited it")
+    spans = []
+    for flag in result.flags:
+        if flag.reason not in LLM_REASONS:
+            continue
+        line = to_new.get(flag.line, flag.line)
+        if flag.reason == FlagReason.UNPARSEABLE:
+            message = (
+                f"{flag.message} (line {line}, column {flag.column}). Migrate every reference "
+                "to the old tables in this file; do not fix the syntax"
+            )
+            spans.append(Span(line, str(flag.reason), message))
+            continue
+        allowed.setdefault(line, f"the engine flagged it ({flag.reason})")
+        spans.append(Span(line, str(flag.reason), flag.message))
+    manual = [r for r in rules if r.action == "manual"]
+    return FileScope(
+        lines=lines,
+        allowed=allowed,
+        comments={manual_comment(migration, r) for r in manual},
+        manual_words=sorted({r.path[0] for r in manual}),
+        old_words=old_words,
+        unparseable=any(f.reason == FlagReason.UNPARSEABLE for f in result.flags),
+        spans=spans,
+        to_original={new: old for old, new in sorted(to_new.items(), reverse=True)},
+    )
+
+
+def scope_errors(proposal: Proposal, scope: FileScope) -> list[str]:
+    """Edits of lines out of scope, and added lines that are not a standard TODO comment."""
+    errors = []
+    for edit in proposal.edits:
+        if edit.line not in scope.allowed:
+            errors.append(
+                f"line {edit.line} ({edit.before.strip()!r}) holds no reference to an old table "
+                "or its columns: it must not change"
+            )
+        for added in edit.after.split("\n"):
+            stripped = added.strip()
+            if _is_comment(added) and stripped not in scope.comments | {edit.before.strip()}:
+                errors.append(
+                    f"line {edit.line}: the comment {stripped!r} is not one of the standard "
+                    "manual-column comments; add no other comment"
+                )
+    return errors[:_MAX_LISTED]
+
+
+def diff_errors(before: list[str], after: list[str], scope: FileScope) -> list[str]:
+    """The same scope rule on the texts themselves, whatever produced them."""
+    errors = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            errors += [
+                f"line {n} must not change" for n in range(i1 + 1, i2 + 1) if n not in scope.allowed
+            ]
+        if tag == "insert":
+            errors += [
+                f"the added line {line.strip()!r} is not a standard manual-column comment"
+                for line in after[j1:j2]
+                if line.strip() not in scope.comments
+            ]
+    return errors[:_MAX_LISTED]
+
+
+def manual_errors(before: str, after: str, scope: FileScope) -> list[str]:
+    """A manual column is the owning team's decision: each reference to one must remain."""
+    errors = []
+    for word in scope.manual_words:
+        was, now = _count_outside_comments(before, word), _count_outside_comments(after, word)
+        if now != was:
+            errors.append(
+                f"the manual column {word} appears {now} times instead of {was}: leave every "
+                "reference to a manual column as it is, with its comment above"
+            )
+    return errors
+
+
+def engine_errors(
+    text: str, scope: FileScope, engine: SqlRewriter, undecided: set[int]
+) -> list[str]:
+    """Run the rules again on the proposal: it parses, nothing flagged is left undecided, and
+    the rules find nothing more to rewrite than they did in the engine's own rewrite."""
+    again = engine.rewrite(text)
+    errors = []
+    for flag in again.flags:
+        if flag.reason == FlagReason.INTERNAL_ERROR:
+            errors.append(f"the engine fails on the proposal: {flag.message}")
+        elif flag.reason == FlagReason.UNPARSEABLE:
+            if not scope.unparseable:
+                errors.append(f"the file no longer parses: {flag.message} (line {flag.line})")
+        elif flag.reason in LLM_REASONS and flag.line not in undecided:
+            errors.append(f"line {flag.line} is still unresolved: {flag.message}")
+    baseline = Counter((c.before, c.after) for c in engine.rewrite(scope.text).changes)
+    for change in again.changes:
+        if baseline[(change.before, change.after)] > 0:
+            baseline[(change.before, change.after)] -= 1
+            continue
+        errors.append(
+            f"line {change.line}: the rules would still rewrite {change.before!r} to "
+            f"{change.after!r}; include that edit"
+        )
+    return errors[:_MAX_LISTED]
+
+
+def residual_errors(text: str, lines: set[int], scope: FileScope) -> list[str]:
+    """Old table names still on the given lines of the proposal, in code or in strings."""
+    found: set[tuple[int, str]] = set()
+    index = LineIndex(text)
+    try:
+        tokens = BigQuery().tokenize(text)
+        spots = [(index.position(t.start)[0], t.text) for t in tokens]
+    except TokenError:
+        spots = [(n, _strip_comment(line)) for n, line in enumerate(text.split("\n"), 1)]
+    for line, piece in spots:
+        for word in scope.old_words:
+            if line in lines and _names(piece, word):
+                found.add((line, word))
+    return [
+        f"line {line} still names the old table {word}; use its new table"
+        for line, word in sorted(found)
+    ][:_MAX_LISTED]
+
+
+def validation_errors(
+    file: FileOutcome, text: str, migration: Migration, validator, offline: OfflineValidator, root
+) -> list[str]:
+    """The offline checks, then the run's validator, on the original against the proposal."""
+    candidate = FileOutcome(
+        file.path, file.framework, file.kind, RewriteResult(file.result.original, text), file.source
+    )
+    outcome = RepoOutcome(root, files=[candidate])
+    errors = []
+    backends = [offline]
+    if validator is not None and getattr(validator, "name", "") != "offline":
+        backends.append(validator)
+    for backend in backends:
+        try:
+            results = validate_repo(root, migration, backend, outcome=outcome)
+        except Exception as err:  # a backend that cannot answer (network, credentials)
+            raise ValidatorUnavailable(f"{backend.name}: {type(err).__name__}: {err}") from err
+        for result in results:
+            where = f"line {result.line}" + (f" ({result.note})" if result.note else "")
+            errors += [
+                f"{backend.name} validation, {where}: {p.splitlines()[0]}"
+                for p in result.verdict.problems
+            ]
+        if errors:
+            break  # the offline errors first; no need to pay for a dry run as well
+    return errors[:_MAX_LISTED]
+
+
+def line_map(before: list[str], after: list[str]) -> dict[int, int]:
+    """Each line of `before` to its line in `after` (1-based): equal lines, and lines of a
+    replaced block by position; a deleted line maps to where it was."""
+    mapping = {}
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for _tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for offset in range(i2 - i1):
+            mapping[i1 + offset + 1] = min(j1 + offset, max(j2 - 1, j1)) + 1
+    return mapping
+
+
+def _names(text: str, word: str) -> bool:
+    body = re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
+    return re.search(rf"(?<![A-Za-z0-9_]){body}(?![A-Za-z0-9_])", text, re.I) is not None
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith(("--", "#", "/*"))
+
+
+def _strip_comment(line: str) -> str:
+    return re.split(r"--|#", line, maxsplit=1)[0]
+
+
+def _count_outside_comments(text: str, word: str) -> int:
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", re.I)
+    return sum(len(pattern.findall(line)) for line in text.split("\n") if not _is_comment(line))
