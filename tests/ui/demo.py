@@ -40,6 +40,8 @@ class Demo:
 
     def decisions(self, repo: str) -> list[dict]:
         outcome = self.runs[repo].outcome
+        if outcome is None:
+            return []
         return [
             {"path": f.path, "line": flag.line, "reason": str(flag.reason)}
             for f in outcome.files
@@ -87,8 +89,8 @@ def build_demo(folder: Path, url: str, repos: int = 12, seed: int = 7) -> Demo:
                       details=json.dumps(details), dag_run_id=RUN_ID, map_index=index)  # fmt: skip
         pull = run.proposal.pull_request if run.proposal else None
         if pull is None:
-            demo.expected[name] = "no-change-needed" if run.status == "no-change-needed" else (
-                "not-started"
+            demo.expected[name] = (
+                "no-change-needed" if run.status == "no-change-needed" else ("not-started")
             )
         else:
             decisions = sum(1 for f in run.outcome.files for g in f.result.flags
@@ -106,7 +108,9 @@ def build_demo(folder: Path, url: str, repos: int = 12, seed: int = 7) -> Demo:
     forge.close(closed, demo.runs[closed].proposal.pull_request.number, "Not now.")
     ledger.record(spec.id, closed, "pr-closed", pr_state="closed", attention="closed unmerged")
     demo.expected[closed] = "attention"
-    ledger.record(spec.id, reviewed, "created", ci_state="failure", review_state="changes_requested")
+    ledger.record(
+        spec.id, reviewed, "created", ci_state="failure", review_state="changes_requested"
+    )
     _snapshots(ledger, demo, days=10)
     return demo
 

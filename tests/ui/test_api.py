@@ -101,7 +101,9 @@ def test_a_repo_has_its_diff_decisions_evidence_and_task_log_links(client, demo)
     assert [(d["path"], d["line"], d["reason"]) for d in detail["decisions"]] == [
         (d["path"], d["line"], d["reason"]) for d in demo.decisions(repo)
     ]
-    assert detail["decisions"] and all(d["guide_url"] == demo.guide_url for d in detail["decisions"])
+    assert detail["decisions"] and all(
+        d["guide_url"] == demo.guide_url for d in detail["decisions"]
+    )
     assert detail["validation"]["backend"] == "equivalence"
     evidence = [e for s in detail["validation"]["statements"] for e in s["evidence"]]
     assert any(e.startswith("same ") and e.endswith(" rows in DuckDB") for e in evidence)
