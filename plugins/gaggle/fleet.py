@@ -1087,14 +1087,19 @@ def _build_repo(seed: int, index: int, style: str, refs: bool) -> tuple[str, dic
     return slug, files
 
 
-def generate_fleet(out_dir: Path, repos: int, seed: int = 7) -> list[FleetRepo]:
+def generate_fleet(
+    out_dir: Path, repos: int, seed: int = 7, named: tuple[str, ...] = ()
+) -> list[FleetRepo]:
     """Writes `repos` consumer repos under out_dir/<owner>/<slug>/ plus out_dir/fleet.json
-    (manifest of the list above), deterministically from seed."""
+    (manifest of the list above), deterministically from seed. `named` gives repos with
+    references these names (`acme/<slug>`, e.g. a spec's explicit consumers), each to a
+    repo of the style its name says (dbt, scio, else sql) when there is one."""
     if repos < 0:
         raise ValueError("repos must be >= 0")
     out_dir = Path(out_dir)
     layout = _layout(random.Random(f"gaggle-fleet:{seed}:layout"), repos)
     built = [(s, refs, *_build_repo(seed, i, s, refs)) for i, (s, refs) in enumerate(layout)]
+    _rename(built, named)
     (out_dir / MANIFEST).unlink(missing_ok=True)
     for _, _, slug, _ in built:
         shutil.rmtree(out_dir / OWNER / slug, ignore_errors=True)
@@ -1107,6 +1112,23 @@ def generate_fleet(out_dir: Path, repos: int, seed: int = 7) -> list[FleetRepo]:
         fleet.append(FleetRepo(f"{OWNER}/{slug}", style, path, tuple(sorted(files)), refs))
     _write_manifest(out_dir, seed, fleet)
     return fleet
+
+
+def _rename(built: list, named: tuple[str, ...]) -> None:
+    taken: set[int] = set()
+    for name in named:
+        owner, slug = name.split("/", 1)
+        if owner != OWNER:
+            raise ValueError(f"{name}: the demo fleet's repos belong to {OWNER}/")
+        style = "dbt" if "dbt" in slug else "scio" if "scio" in slug else "sql"
+        free = [i for i, entry in enumerate(built) if i not in taken and entry[1]]
+        index = next((i for i in free if built[i][0] == style), free[0] if free else None)
+        if index is None:
+            raise ValueError(f"no repo left to name {name}: generate more repos")
+        entry_style, refs, old_slug, files = built[index]
+        files["README.md"] = files["README.md"].replace(f"# {OWNER}/{old_slug}", f"# {name}", 1)
+        built[index] = (entry_style, refs, slug, files)
+        taken.add(index)
 
 
 def _write_manifest(out_dir: Path, seed: int, fleet: list[FleetRepo]) -> None:

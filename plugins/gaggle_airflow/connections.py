@@ -9,6 +9,8 @@ object or string) or nothing, in which case application default credentials appl
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from airflow.sdk import BaseHook
 from gaggle.validation.bigquery import BigQueryValidator
@@ -55,3 +57,41 @@ def github_forge(conn_id: str = GITHUB_CONN_ID, **kwargs):
         connection.password, extra.get("app_id"), key, extra.get("installation_id")
     )
     return GitHubForge(auth, connection.host or DEFAULT_BASE_URL, **kwargs)
+
+
+LEDGER_CONN_ID = "gaggle_ledger"
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+
+
+def ledger(conn_id: str = LEDGER_CONN_ID):
+    """The ledger behind the `gaggle_ledger` connection (Postgres when deployed), else
+    SQLite under AIRFLOW_HOME; its schema brought up to date."""
+    from airflow.exceptions import AirflowNotFoundException
+    from gaggle.ledger import Ledger
+
+    try:
+        url = BaseHook.get_connection(conn_id).get_uri()
+    except AirflowNotFoundException:
+        url = f"sqlite:///{airflow_home() / 'gaggle_ledger.db'}"
+    if url.startswith("postgres://") or url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # the driver we ship
+    found = Ledger(url)
+    found.migrate()
+    return found
+
+
+def forge(ledger_engine=None):
+    """The code host: GitHub when GAGGLE_FORGE=github (the `github_default` connection,
+    writes paced through the ledger database), else the local forge under
+    GAGGLE_FORGE_ROOT (default AIRFLOW_HOME/forge)."""
+    if os.environ.get("GAGGLE_FORGE", "local") == "github":
+        from gaggle.forges.pacing import SqlPacer
+
+        pacer = SqlPacer(ledger_engine) if ledger_engine is not None else None
+        return github_forge(pacer=pacer)
+    from gaggle.forges.local import LocalForge
+
+    return LocalForge(Path(os.environ.get("GAGGLE_FORGE_ROOT", airflow_home() / "forge")))

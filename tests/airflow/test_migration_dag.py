@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from gaggle.fleet import generate_fleet
 from gaggle.forges.local import LocalForge
+from gaggle.spec import load_migration
 
 from tests.conftest import MIGRATIONS, ROOT
 
 PYTHON = sys.executable
+NAMED = load_migration(MIGRATIONS / "users_v2").consumers.repos  # the spec's explicit list
 RUN_DAG = """
 import importlib.util, json, sys
 path, conf = sys.argv[1], json.loads(sys.argv[2])
@@ -25,6 +27,11 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 run = module.dag.test(run_conf=conf)
 print("DAG-RUN-STATE", run.state)
+from airflow.utils.session import create_session
+from airflow.models import TaskInstance
+with create_session() as session:
+    for ti in session.query(TaskInstance).filter_by(run_id=run.run_id, dag_id=run.dag_id):
+        print("TI", ti.task_id, ti.map_index, ti.state, ti.pool)
 """
 
 
@@ -40,11 +47,17 @@ def airflow_home(tmp_path_factory) -> dict:
         "GAGGLE_FORGE_ROOT": str(home / "forge"),
         "GAGGLE_MERGE_POKE_SECONDS": "1",
         "GAGGLE_MERGE_TIMEOUT_SECONDS": "2",
+        "GAGGLE_TASK_RETRIES": "1",
+        "GAGGLE_RETRY_SECONDS": "1",
     }
     subprocess.run(
         [PYTHON, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
     )
-    repos = generate_fleet(home / "forge", 4, seed=4)
+    subprocess.run(
+        [PYTHON, "-m", "airflow", "pools", "import", str(ROOT / "include/airflow/pools.json")],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    repos = generate_fleet(home / "forge", 4, seed=4, named=NAMED)
     forge = LocalForge(home / "forge")
     for repo in repos:
         forge.init_repo(repo.name)
@@ -118,3 +131,74 @@ def test_every_migration_folder_has_its_dag_and_the_dag_folder_imports_cleanly(a
     assert result.stdout.strip().endswith(f"{[f'migrate_{n}' for n in folders]} {{}}"), (
         result.stderr
     )
+
+
+def _task_states(result) -> dict[tuple[str, int], tuple[str, str]]:
+    found = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("TI "):
+            _, task_id, map_index, state, pool = line.split()
+            found[(task_id, int(map_index))] = (state, pool)
+    return found
+
+
+@pytest.fixture
+def own_fleet(airflow_home, tmp_path) -> dict:
+    """A fresh forge and ledger for one test, through the `gaggle_ledger` connection."""
+    env = {
+        **airflow_home,
+        "GAGGLE_FORGE_ROOT": str(tmp_path / "forge"),
+        "AIRFLOW_CONN_GAGGLE_LEDGER": f"sqlite:///{tmp_path / 'ledger.db'}",
+    }
+    forge = LocalForge(tmp_path / "forge")
+    for repo in generate_fleet(tmp_path / "forge", 6, seed=11, named=NAMED):
+        forge.init_repo(repo.name)
+    return env
+
+
+def _ledger(env: dict):
+    from gaggle.ledger import Ledger
+
+    return Ledger(env["AIRFLOW_CONN_GAGGLE_LEDGER"])
+
+
+def test_one_broken_repo_fails_alone_and_the_summary_lists_everyone(own_fleet):
+    forge = LocalForge(Path(own_fleet["GAGGLE_FORGE_ROOT"]))
+    broken = forge.repos()[0]
+    shutil.rmtree(forge.path(broken) / ".git" / "objects")  # its commits can no longer be read
+    result = _run(own_fleet)
+    assert "DAG-RUN-STATE failed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
+    states = {s.repo: s for s in _ledger(own_fleet).states("users_v2")}
+    assert states[broken].status == "failed"
+    assert states[broken].last_error.startswith("find_references: LocalForgeError")
+    others = [s for repo, s in states.items() if repo != broken]
+    assert len(others) == 5 and all(s.status in ("created", "no-change-needed") for s in others)
+    assert sum(1 for s in others if s.pr_number) >= 3
+    tasks = _task_states(result)
+    index = next(s.map_index for s in states.values() if s.repo == broken)
+    assert tasks[("per_repo.find_references", index)][0] == "failed"
+    assert tasks[("per_repo.open_pr", index)][0] == "upstream_failed"
+    assert tasks[("summary", -1)][0] == "failed"  # ran despite the failure, and reports it
+    assert {pool for (task, _), (_, pool) in tasks.items() if "find_references" in task} == {
+        "gaggle_github"
+    }
+    assert {pool for (task, _), (_, pool) in tasks.items() if "validate" in task} == {
+        "gaggle_bigquery"
+    }
+
+
+def test_max_prs_caps_new_prs_exactly_and_a_repo_with_nothing_to_change_skips_its_steps(
+    own_fleet,
+):
+    result = _run(own_fleet, {"max_prs": 2})
+    assert "DAG-RUN-STATE success" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
+    states = _ledger(own_fleet).states("users_v2")
+    assert sum(1 for s in states if s.status == "created") == 2
+    assert sum(1 for records in _prs(own_fleet).values() for _ in records) == 2
+    assert {s.status for s in states} <= {"created", "capped", "no-change-needed"}
+    capped = next(s for s in states if s.status == "capped")
+    assert capped.dag_run_id.startswith("manual__") and capped.map_index is not None
+    assert json.loads(capped.details)["validation"]["statements"]  # evidence kept for the UI
+    tasks = _task_states(result)
+    settled = next(s for s in states if s.status == "no-change-needed")
+    assert tasks[("per_repo.rewrite", settled.map_index)][0] == "skipped"
