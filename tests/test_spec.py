@@ -48,6 +48,35 @@ def test_optional_sections_get_defaults(migration_copy: Path):
     assert migration.mapping_file == migration_copy / "mapping.csv"
 
 
+def test_lineage_true_takes_default_settings_and_a_mapping_sets_them(migration_copy: Path):
+    from tests.conftest import DEMO_MIGRATION
+
+    defaults = load_migration(DEMO_MIGRATION).consumers.lineage_settings
+    assert (defaults.days, defaults.region, defaults.projects, defaults.repo_label) == (
+        30,
+        "us",
+        (),
+        "gaggle-repo",
+    )
+    _replace(
+        migration_copy / "migration.yaml",
+        "lineage: true",
+        "lineage:\n    days: 14\n    region: EU\n    project: [acme-prod, acme-analytics]\n"
+        "    repo_label: team-repo\n    principals:\n"
+        "      ETL@acme-prod.iam.gserviceaccount.com: acme/growth-dbt\n"
+        "      analyst@acme.com: acme/finance-sql",
+    )
+    consumers = load_migration(migration_copy).consumers
+    assert consumers.lineage is True
+    settings = consumers.lineage_settings
+    assert (settings.days, settings.region, settings.repo_label) == (14, "eu", "team-repo")
+    assert settings.projects == ("acme-prod", "acme-analytics")
+    assert settings.principal_map() == {
+        "analyst@acme.com": "acme/finance-sql",
+        "etl@acme-prod.iam.gserviceaccount.com": "acme/growth-dbt",
+    }
+
+
 def test_a_struct_covered_by_its_own_row_needs_no_field_rows(migration_copy: Path):
     mapping = migration_copy / "mapping.csv"
     lines = [line for line in mapping.read_text().splitlines() if ",device." not in line]
@@ -334,6 +363,78 @@ CASES = [
         "lineage",
         "must be true or false",
         "lineage:",
+    ),
+    Case(
+        "lineage-unknown-key",
+        yaml_edit("lineage: true", "lineage:\n    dayz: 30"),
+        "migration.yaml",
+        "consumers.lineage.dayz",
+        "did you mean 'days'",
+        "dayz:",
+    ),
+    Case(
+        "lineage-days-beyond-retention",
+        yaml_edit("lineage: true", "lineage:\n    days: 400"),
+        "migration.yaml",
+        "consumers.lineage.days",
+        "must be a whole number of days from 1 to 180",
+        "days: 400",
+    ),
+    Case(
+        "lineage-days-not-a-number",
+        yaml_edit("lineage: true", "lineage:\n    days: true"),
+        "migration.yaml",
+        "consumers.lineage.days",
+        "got True",
+        "days: true",
+    ),
+    Case(
+        "lineage-region-with-prefix",
+        yaml_edit("lineage: true", "lineage:\n    region: region-us"),
+        "migration.yaml",
+        "consumers.lineage.region",
+        "is not a BigQuery location",
+        "region: region-us",
+    ),
+    Case(
+        "lineage-project-not-an-id",
+        yaml_edit("lineage: true", "lineage:\n    project: [acme-prod, Acme Prod]"),
+        "migration.yaml",
+        "consumers.lineage.project",
+        "'Acme Prod' is not a Google Cloud project id",
+        "project:",
+    ),
+    Case(
+        "lineage-label-key-uppercase",
+        yaml_edit("lineage: true", "lineage:\n    repo_label: Gaggle-Repo"),
+        "migration.yaml",
+        "consumers.lineage.repo_label",
+        "is not a valid BigQuery label key",
+        "repo_label:",
+    ),
+    Case(
+        "lineage-principals-not-a-mapping",
+        yaml_edit("lineage: true", "lineage:\n    principals: [etl@acme.com]"),
+        "migration.yaml",
+        "consumers.lineage.principals",
+        "must be a mapping of principal to repo",
+        "principals:",
+    ),
+    Case(
+        "lineage-principal-not-an-email",
+        yaml_edit("lineage: true", "lineage:\n    principals:\n      etl: acme/growth-dbt"),
+        "migration.yaml",
+        "consumers.lineage.principals",
+        "'etl' is not a principal's email",
+        "etl:",
+    ),
+    Case(
+        "lineage-principal-repo-not-owner-name",
+        yaml_edit("lineage: true", "lineage:\n    principals:\n      etl@acme.com: growth-dbt"),
+        "migration.yaml",
+        "consumers.lineage.principals.etl@acme.com",
+        "'growth-dbt' is not owner/name",
+        "etl@acme.com:",
     ),
     Case(
         "branch-not-a-git-ref",

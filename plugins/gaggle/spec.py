@@ -39,6 +39,12 @@ TOP_KEYS = {
     "pull_request": False,
 }
 CONSUMER_KEYS = {"repos", "github_search", "lineage"}
+LINEAGE_KEYS = {"days", "region", "project", "repo_label", "principals"}
+MAX_LINEAGE_DAYS = 180  # INFORMATION_SCHEMA.JOBS keeps 180 days of history
+_REGION = re.compile(r"^[a-z]+(-[a-z]+[0-9]+)?$")  # us, eu, us-central1, europe-west2
+_PROJECT = re.compile(r"^([a-z][a-z0-9.\-]*[a-z0-9]:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")  # BigQuery label keys
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PULL_REQUEST_KEYS = {
     "branch",
     "title",
@@ -51,10 +57,25 @@ TABLE_KEYS = {"old", "new"}
 
 
 @dataclass(frozen=True)
+class LineageSettings:
+    """Where and how to read BigQuery lineage (`consumers.lineage` as a mapping)."""
+
+    days: int = 30  # readers in the last N days count
+    region: str = "us"  # the JOBS view read is `region-<region>`
+    projects: tuple[str, ...] = ()  # projects whose jobs to read; () = the old tables' projects
+    repo_label: str = "gaggle-repo"  # job label whose value names the repo (owner__name)
+    principals: tuple[tuple[str, str], ...] = ()  # (user_email, owner/name), sorted
+
+    def principal_map(self) -> dict[str, str]:
+        return dict(self.principals)
+
+
+@dataclass(frozen=True)
 class Consumers:
     repos: tuple[str, ...] = ()
     github_search: str | None = None
-    lineage: bool = False
+    lineage: bool = False  # on when `lineage: true` or a mapping
+    lineage_settings: LineageSettings = LineageSettings()
 
 
 @dataclass(frozen=True)
@@ -336,11 +357,115 @@ def _read_consumers(reader: _Fields, doc: CommentedMap) -> Consumers:
     if "github_search" in node:
         search = reader.string(node, "github_search", field="consumers.github_search")
     lineage = node.get("lineage", False)
-    if not isinstance(lineage, bool):
+    settings = LineageSettings()
+    if isinstance(lineage, CommentedMap):
+        settings, lineage = _read_lineage(reader, lineage), True
+    elif not isinstance(lineage, bool):
         reader.fail(
-            node, "lineage", f"must be true or false, got {lineage!r}", "write true or false"
+            node,
+            "lineage",
+            f"must be true or false (or a mapping of settings), got {lineage!r}",
+            "write true or false, or a mapping such as {days: 30, region: us}",
         )
-    return Consumers(repos=repos, github_search=search, lineage=lineage)
+    return Consumers(repos=repos, github_search=search, lineage=lineage, lineage_settings=settings)
+
+
+def _read_lineage(reader: _Fields, node: CommentedMap) -> LineageSettings:
+    """`consumers.lineage` as a mapping: {days, region, project, repo_label, principals}."""
+    prefix = "consumers.lineage."
+    reader.reject_unknown(node, dict.fromkeys(LINEAGE_KEYS, False), prefix)
+    days = node.get("days", LineageSettings.days)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_LINEAGE_DAYS:
+        reader.fail(
+            node,
+            "days",
+            f"must be a whole number of days from 1 to {MAX_LINEAGE_DAYS}, got {days!r}",
+            f"write e.g. days: 30 (INFORMATION_SCHEMA.JOBS keeps {MAX_LINEAGE_DAYS} days)",
+            prefix + "days",
+        )
+    region = reader.string(node, "region", default=LineageSettings.region, field=prefix + "region")
+    if not _REGION.match(region.lower()):
+        reader.fail(
+            node,
+            "region",
+            f"{region!r} is not a BigQuery location",
+            "write the location of the jobs, e.g. us, eu or europe-west2 (without `region-`)",
+            prefix + "region",
+        )
+    projects = _lineage_projects(reader, node, prefix + "project")
+    label = reader.string(
+        node, "repo_label", default=LineageSettings.repo_label, field=prefix + "repo_label"
+    )
+    if not _LABEL_KEY.match(label):
+        reader.fail(
+            node,
+            "repo_label",
+            f"{label!r} is not a valid BigQuery label key",
+            "use lowercase letters, digits, _ and -, starting with a letter, e.g. gaggle-repo",
+            prefix + "repo_label",
+        )
+    return LineageSettings(
+        days=days,
+        region=region.lower(),
+        projects=projects,
+        repo_label=label,
+        principals=_lineage_principals(reader, node, prefix + "principals"),
+    )
+
+
+def _lineage_projects(reader: _Fields, node: CommentedMap, field: str) -> tuple[str, ...]:
+    value = node.get("project")
+    if value is None and "project" not in node:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    for index, item in enumerate(items):
+        where, key = (value, index) if isinstance(value, list) else (node, "project")
+        if not isinstance(item, str) or not _PROJECT.match(item.strip()):
+            reader.fail(
+                where,
+                key,
+                f"{item!r} is not a Google Cloud project id",
+                "write the id of the project whose jobs to read (or a list of them), "
+                "e.g. project: acme-prod",
+                field,
+            )
+    if not items:
+        reader.fail(node, "project", "is an empty list", "name at least one project", field)
+    return tuple(dict.fromkeys(item.strip() for item in items))
+
+
+def _lineage_principals(reader: _Fields, node: CommentedMap, field: str) -> tuple:
+    value = node.get("principals")
+    if value is None and "principals" not in node:
+        return ()
+    if not isinstance(value, CommentedMap):
+        reader.fail(
+            node,
+            "principals",
+            f"must be a mapping of principal to repo, got {type(value).__name__}",
+            "write principals: {etl@acme-prod.iam.gserviceaccount.com: acme/growth-dbt}",
+            field,
+        )
+    found = {}
+    for email, repo in value.items():
+        if not isinstance(email, str) or not _EMAIL.match(email):
+            reader.fail(
+                value,
+                email,
+                f"{email!r} is not a principal's email",
+                "key each entry by the user_email BigQuery records, e.g. etl@proj.iam.gserviceaccount.com",
+                field,
+            )
+        if not isinstance(repo, str) or not _REPO.match(repo):
+            reader.fail(
+                value,
+                email,
+                f"{repo!r} is not owner/name",
+                "map the principal to the repo that runs its jobs, as owner/name",
+                f"{field}.{email}",
+            )
+        found[email.lower()] = repo
+    return tuple(sorted(found.items()))
 
 
 def _read_pull_request(

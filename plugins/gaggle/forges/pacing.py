@@ -5,6 +5,9 @@ in a database shared by every task, worker and machine (the ledger's: SQLite on 
 machine, Postgres when distributed), not in process memory. A write waits until the
 minute and hour budgets allow it and a minimum spacing has passed; a secondary-limit
 answer pauses every writer until it lifts.
+
+The same machinery paces code search, which GitHub limits separately (10 requests a
+minute): `code_search_pacer` is a SqlPacer with its own scope and `CODE_SEARCH` limits.
 """
 
 from __future__ import annotations
@@ -42,6 +45,25 @@ class Limits:
     def spacing(self) -> float:
         """Seconds between writes so a minute's budget is spread, not burst."""
         return 60.0 / self.per_minute * MARGIN
+
+
+CODE_SEARCH = Limits(per_minute=10, per_hour=600)  # GET /search/code, authenticated
+
+
+def code_search_pacer(
+    engine: sa.Engine | None = None,
+    host: str = "github.com",
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SqlPacer:
+    """The code search budget (10 requests a minute per account), shared through `engine`.
+
+    Give the ledger's engine so every worker searching with the same account draws on one
+    budget; without one the budget lives in an in-memory SQLite database (this process only).
+    """
+    if engine is None:
+        engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
+    return SqlPacer(engine, f"{host}:code-search", CODE_SEARCH, clock, sleep)
 
 
 class SqlPacer:
