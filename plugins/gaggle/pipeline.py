@@ -273,7 +273,7 @@ class Steps:
         snapshot = self._snapshot(repo, base_sha)
         key = f"{base_sha}:{spec_digest(self.migration)}"
         kept = self.ledger.get_work(self.migration.id, repo, "rewrite", key)
-        with _checked_out(snapshot["files"]) as root:
+        with checked_out(snapshot["files"]) as root:
             if kept is not None:
                 outcome = RepoOutcome.from_json(json.loads(kept), root)
             else:
@@ -292,7 +292,7 @@ class Steps:
             return work
         if self.validator is None:
             raise ValueError("validation needs a validator")
-        with _checked_out(work.files) as root:
+        with checked_out(work.files) as root:
             outcome = RepoOutcome.from_json(work.outcome.to_json(), root)
             work.validations = (
                 validate_repo(root, self.migration, self.validator, outcome=outcome)
@@ -415,7 +415,8 @@ def fields_small(fields: dict) -> dict:
 
 
 @contextlib.contextmanager
-def _checked_out(files: dict[str, str]) -> Iterator[Path]:
+def checked_out(files: dict[str, str]) -> Iterator[Path]:
+    """The files as a directory tree, for the engine's file-based walk; removed after."""
     with tempfile.TemporaryDirectory(prefix="gaggle-repo-") as scratch:
         root = Path(scratch)
         for path, content in files.items():

@@ -1,0 +1,162 @@
+"""The nightly sweep of one migration: PR states refreshed, merged repos verified, idle
+PRs nudged, the day's progress snapshot written.
+
+PR state is not progress. A merged PR counts as `done` only once the sweep has re-read
+the repo's default branch and found no reference to an old table left, and (with
+lineage on) no job attributed to the repo read the old tables lately. The check runs
+every night, so a revert or a new reference takes a `done` repo back out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from gaggle.forges.base import Forge
+from gaggle.ledger import Ledger, RepoState
+from gaggle.pipeline import Steps, checked_out, mentioning_files
+from gaggle.progress import counts_of
+from gaggle.repo import rewrite_repo
+from gaggle.spec import Migration
+
+NUDGE = (
+    "Hello! This PR moves this repo off {tables}, which is being retired. It has had no "
+    "activity for {days} days. Could someone take a look? If something in it is wrong "
+    "or needs a decision, the migration guide explains each case: {guide}. If this repo "
+    "should not be migrated this way, close the PR with a comment; gaggle will not reopen "
+    "it, and the data-platform team will follow up with you."
+)
+# Recent readers of the old tables attributed to a repo: "principal (last read ...)".
+LineageCheck = Callable[[str, int], list[str]]
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    nudge_after_days: int = 7  # a PR idle this long gets a polite nudge
+    nudge_every_days: int = 7  # and at most one nudge per this many days
+    lineage_days: int = 14  # a lineage reader this recent keeps a merged repo from done
+
+
+@dataclass
+class SweepResult:
+    migration_id: str
+    refreshed: int = 0
+    nudged: list[str] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    attention: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def sweep_migration(
+    forge: Forge,
+    migration: Migration,
+    ledger: Ledger,
+    settings: SweepSettings = SweepSettings(),
+    lineage: LineageCheck | None = None,
+    now: datetime | None = None,
+) -> SweepResult:
+    """Refresh, verify and nudge every repo with a PR; then snapshot the day's counts."""
+    now = now or datetime.now(UTC)
+    steps = Steps(forge, migration, ledger, log=lambda _: None)
+    result = SweepResult(migration.id)
+    for state in ledger.states(migration.id):
+        if state.pr_number is None:
+            continue
+        pull = forge.pull_request(state.repo, migration.pull_request.branch)
+        if pull is None:
+            continue
+        result.refreshed += 1
+        if (pull.state, pull.ci, pull.review) != (
+            state.pr_state,
+            state.ci_state,
+            state.review_state,
+        ):
+            steps.record_pull(state.repo, pull, f"pr-{pull.state}")
+        if pull.state == "open" and _nudge(forge, migration, ledger, state, pull, settings, now):
+            result.nudged.append(state.repo)
+        elif pull.state == "merged":
+            _verify(forge, migration, ledger, state, settings, lineage, now, result)
+        elif pull.state == "closed":
+            result.attention.append(state.repo)
+    states = ledger.states(migration.id)
+    result.counts = counts_of(states)
+    ledger.write_snapshot(migration.id, now.date(), result.counts)
+    return result
+
+
+def _nudge(forge, migration, ledger, state: RepoState, pull, settings, now) -> bool:
+    last_activity = pull.updated_at or state.pr_updated_at or state.updated_at
+    idle = now - last_activity
+    if idle < timedelta(days=settings.nudge_after_days):
+        return False
+    if state.last_nudged_at and now - state.last_nudged_at < timedelta(
+        days=settings.nudge_every_days
+    ):
+        return False
+    # The marker names the interval, so a lost ledger write still means one nudge per interval.
+    period = now.toordinal() // max(settings.nudge_every_days, 1)
+    body = NUDGE.format(
+        tables=", ".join(f"`{p.old}`" for p in migration.tables),
+        days=idle.days,
+        guide=migration.guide_url,
+    )
+    posted = forge.comment(state.repo, pull.number, body, marker=f"nudge-{migration.id}-{period}")
+    ledger.record(
+        migration.id,
+        state.repo,
+        "nudged" if posted else state.status,
+        {"idle_days": idle.days, "posted": posted},
+        last_nudged_at=now,
+    )
+    return posted
+
+
+def _verify(forge, migration, ledger, state, settings, lineage, now, result) -> None:
+    """Merged: done only if no reference is left and no recent reader remains."""
+    _, head = forge.default_branch(state.repo)
+    files = forge.read_files(state.repo, head)
+    left = references_left(files, migration)
+    readers = lineage(state.repo, settings.lineage_days) if lineage else []
+    fields = {"references_left": len(left), "rescanned_at": now}
+    if not left and not readers:
+        if state.verified_at is None:
+            result.verified.append(state.repo)
+        ledger.record(
+            migration.id,
+            state.repo,
+            "done" if state.verified_at is None else state.status,
+            {"head": head},
+            verified_at=state.verified_at or now,
+            attention="",
+            **fields,
+        )
+        return
+    problem = (
+        f"{len(left)} file(s) on the default branch still read an old table: " + ", ".join(left[:5])
+        if left
+        else "jobs of this repo still read the old tables: " + "; ".join(readers[:3])
+    )
+    if state.verified_at is not None or state.status == "done":
+        result.reopened.append(state.repo)
+    result.attention.append(state.repo)
+    ledger.record(
+        migration.id,
+        state.repo,
+        "reopened" if state.verified_at is not None else "merged-with-references",
+        {"head": head, "problem": problem},
+        verified_at=None,
+        attention=problem,
+        **fields,
+    )
+
+
+def references_left(files: dict[str, str], migration: Migration) -> list[str]:
+    """Files whose old-table references the engine finds, by scope, as a rewrite would."""
+    mentioned = set(mentioning_files(files, migration))
+    if not mentioned:
+        return []
+    with checked_out(files) as root:
+        outcome = rewrite_repo(root, migration, write=False)
+    return [f.path for f in outcome.files if f.result.references_found]
