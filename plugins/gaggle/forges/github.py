@@ -8,18 +8,26 @@ otherwise meet "A pull request already exists", or post a comment twice).
 
 A new PR costs 7 REST calls, 5 of them writes (tree, commit, ref, PR, labels; 4
 without labels), counted in `ProposalOutcome.calls` and `.writes`.
+
+Code search (`search_code`) uses a third client that never sleeps on its own: each
+request first takes a slot from the code search budget (10 a minute, shared through the
+ledger's database), and a rate-limit answer pauses that budget for every worker for as
+long as GitHub says (`retry-after`, else until `x-ratelimit-reset`, else a minute).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
 from github.GitCommit import GitCommit
 from github.GitTree import GitTree
+from urllib3.util.retry import Retry
 
 from gaggle.forges.base import (
     CODEOWNERS_PATHS,
@@ -28,9 +36,12 @@ from gaggle.forges.base import (
     PullRequest,
     is_gaggle_commit,
 )
-from gaggle.forges.pacing import SqlPacer
+from gaggle.forges.pacing import SqlPacer, code_search_pacer
 
 DEFAULT_BASE_URL = "https://api.github.com"
+SEARCH_CAP = 1000  # GitHub returns at most this many results of one code search query
+SEARCH_PER_PAGE = 100
+SEARCH_ATTEMPTS = 6  # rate-limit answers waited out before giving up on one page
 TEXT_SUFFIXES = (".sql", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc")
 
 
@@ -45,6 +56,7 @@ class GitHubForge:
         timeout: int = 30,
         rollout: SqlPacer | None = None,
         seconds_between_requests: float = 0.25,
+        search_pacer: SqlPacer | None = None,
     ) -> None:
         common: dict[str, Any] = {
             "auth": auth,
@@ -61,6 +73,19 @@ class GitHubForge:
         self.calls = 0
         self.write_calls = 0
         self.trees: dict[tuple[str, str], str] = {}  # (repo, commit sha) -> tree sha read
+        # Code search: its own budget; the client retries only 5xx, rate limits are ours.
+        self.search = Github(
+            **{**common, "seconds_between_requests": 0},
+            retry=Retry(
+                total=3,
+                status_forcelist=[500, 502, 503, 504],
+                backoff_factor=0.5,
+                respect_retry_after_header=False,  # 429 + retry-after: the pacer waits
+            ),
+        )
+        self.search_pacer = search_pacer
+        self.search_calls = 0
+        self.search_notes: list[str] = []  # what the last search could not cover
 
     # ------------------------------------------------------------ reading
 
@@ -91,6 +116,82 @@ class GitHubForge:
         if found is None:
             return None
         return self._describe(handle, found, detailed=True)
+
+    # ------------------------------------------------------------ code search
+
+    def search_code(self, query: str) -> dict[str, set[str]]:
+        """Every file GitHub's code search finds for the query: {repo full name: paths}.
+
+        GitHub answers at most 1,000 results per query. When `total_count` says there are
+        more, the query is split on the `size:` qualifier (byte ranges; only files under
+        384 KB are indexed) until each part fits, and the parts are merged.
+        """
+        from gaggle.discovery import DiscoveryError, parse_search_query
+
+        parsed = parse_search_query(query)
+        if not parsed.terms:
+            raise DiscoveryError(
+                f"code search query {query!r} has no search term; GitHub needs one besides "
+                "qualifiers (e.g. org:acme users_v1)"
+            )
+        if self.search_pacer is None:
+            self.search_pacer = code_search_pacer()
+        self.search_notes = []
+        found: dict[str, set[str]] = {}
+        given = parsed.size_range() if parsed.values("size") else None
+        self._search_range(parsed, given, found)
+        return found
+
+    def _search_range(self, parsed, span: tuple[int, int] | None, found: dict) -> None:
+        from gaggle.discovery import split_range
+
+        text = (
+            parsed.text()
+            if span is None
+            else parsed.text(without={"size"}, extra=[f"size:{span[0]}..{span[1]}"])
+        )
+        first = self._search_page(text, 1)
+        total = first["total_count"]
+        if total > SEARCH_CAP:
+            lo, hi = span if span is not None else parsed.size_range()
+            if lo < hi:
+                for half in split_range(lo, hi):
+                    self._search_range(parsed, half, found)
+                return
+            self.search_notes.append(
+                f"{total} files of exactly {lo} bytes match {text!r}; only the first "
+                f"{SEARCH_CAP} could be fetched: narrow the query (e.g. path: or extension:)"
+            )
+        if first.get("incomplete_results"):
+            self.search_notes.append(f"GitHub timed out on {text!r}: results may be incomplete")
+        _collect(first, found)
+        pages = math.ceil(min(total, SEARCH_CAP) / SEARCH_PER_PAGE)
+        for page in range(2, pages + 1):
+            data = self._search_page(text, page)
+            _collect(data, found)
+            if len(data.get("items", [])) < SEARCH_PER_PAGE:
+                break
+
+    def _search_page(self, text: str, page: int) -> dict:
+        """One page of results, within the code search budget; rate limits are waited out."""
+        parameters = {"q": text, "per_page": SEARCH_PER_PAGE, "page": page}
+        for _ in range(SEARCH_ATTEMPTS):
+            self.search_pacer.acquire()
+            self.calls += 1
+            self.search_calls += 1
+            try:
+                _, data = self.search.requester.requestJsonAndCheck(
+                    "GET", "/search/code", parameters=parameters
+                )
+                return data
+            except GithubException as err:
+                wait = _rate_limit_wait(err)
+                if wait is None:
+                    raise
+                self.search_pacer.pause(wait)
+        raise GithubException(
+            403, {"message": f"code search still rate limited after {SEARCH_ATTEMPTS} tries"}, None
+        )
 
     # ------------------------------------------------------------ proposing
 
@@ -344,6 +445,26 @@ def _retry_after(err: GithubException) -> float:
         return float(headers.get("retry-after", 60))
     except ValueError:
         return 60.0
+
+
+def _collect(data: dict, found: dict[str, set[str]]) -> None:
+    for item in data.get("items", []):
+        found.setdefault(item["repository"]["full_name"], set()).add(item["path"])
+
+
+def _rate_limit_wait(err: GithubException) -> float | None:
+    """Seconds a 403/429 asks us to wait, or None when it is not a rate limit."""
+    if err.status not in (403, 429):
+        return None
+    headers = {k.lower(): v for k, v in (err.headers or {}).items()}
+    if "retry-after" in headers:
+        return _retry_after(err)
+    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        return max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
+    message = str(getattr(err, "data", "") or "").lower()
+    if err.status == 429 or "rate limit" in message:
+        return 60.0  # GitHub: without a header, wait at least a minute
+    return None
 
 
 def token_auth(token: str) -> Auth.Auth:

@@ -20,11 +20,55 @@ from gaggle.forges.base import Proposal, ProposalOutcome, PullRequest, is_gaggle
 
 RECORDS = "gaggle-prs.json"
 AUTHOR = {"GIT_AUTHOR_NAME": "gaggle", "GIT_AUTHOR_EMAIL": "gaggle@localhost"}
+# `language:` as file extensions, for the languages gaggle's consumers are written in.
+LANGUAGES = {
+    "sql": (".sql",),
+    "scala": (".scala", ".sc", ".sbt"),
+    "yaml": (".yml", ".yaml"),
+    "json": (".json",),
+    "python": (".py",),
+    "jinja": (".jinja", ".j2"),
+    "markdown": (".md",),
+    "shell": (".sh",),
+}
+IGNORED_QUALIFIERS = {"fork", "archived", "is"}  # meaningless for local repos
 
 
 def _stamp(record: dict) -> None:
     """Last activity on the PR (what GitHub calls updated_at): the sweep's idle clock."""
     record["updated_at"] = datetime.now(UTC).isoformat()
+
+
+def _wanted(parsed, name: str, size: int) -> bool:
+    """Whether a file passes the query's path, name, extension, language and size filters."""
+    from gaggle.discovery import SIZE_LIMIT
+
+    lo, hi = parsed.size_range()
+    if size >= SIZE_LIMIT or not lo <= size <= hi:
+        return False
+    base = name.rsplit("/", 1)[-1]
+    for prefix in parsed.values("path"):
+        folder = prefix.strip("/")
+        inside = "/" not in name if not folder else name.startswith(folder + "/")
+        if not inside:
+            return False
+    if any(base.lower() != v.lower() for v in parsed.values("filename")):
+        return False
+    if any(
+        not base.lower().endswith("." + v.lower().lstrip(".")) for v in parsed.values("extension")
+    ):
+        return False
+    for language in parsed.values("language"):
+        suffixes = LANGUAGES.get(language.lower())
+        if suffixes is None:
+            from gaggle.discovery import DiscoveryError
+
+            raise DiscoveryError(
+                f"language:{language} is unknown to the local forge (known: {', '.join(LANGUAGES)})"
+            )
+        if not base.lower().endswith(suffixes):
+            return False
+    return True
 
 
 class LocalForgeError(GaggleError):
@@ -75,6 +119,74 @@ class LocalForge:
             except UnicodeDecodeError:
                 continue
         return files
+
+    # ------------------------------------------------------------ code search
+
+    def search_code(self, query: str) -> dict[str, set[str]]:
+        """GitHub's code search, offline: `git grep` over each repo's default branch.
+
+        Every free-text term and "phrase" must occur in the file (case-insensitively, as a
+        substring: a superset of GitHub's token match). Qualifiers: `org:`/`user:` (owner),
+        `repo:owner/name`, `path:dir` (the file lies under it; `path:/` the root),
+        `filename:`, `extension:`, `language:` (see LANGUAGES), `size:` (bytes, e.g.
+        `size:<1000`, `size:10..200`) and `in:file`/`in:path`. Like GitHub, only files
+        under 384 KB count. Another qualifier is an error rather than silently ignored.
+        """
+        from gaggle.discovery import DiscoveryError, parse_search_query
+
+        parsed = parse_search_query(query)
+        if not parsed.terms:
+            raise DiscoveryError(f"code search query {query!r} has no search term")
+        for name, _ in parsed.qualifiers:
+            known = {"org", "user", "repo", "path", "filename", "extension", "language"}
+            if name not in known | {"size", "in"} | IGNORED_QUALIFIERS:
+                raise DiscoveryError(f"the local forge does not support {name}: in {query!r}")
+        owners = {v.lower() for v in parsed.values("org") + parsed.values("user")}
+        names = {v.lower() for v in parsed.values("repo")}
+        found: dict[str, set[str]] = {}
+        for repo in self.repos():
+            if owners and repo.split("/", 1)[0].lower() not in owners:
+                continue
+            if names and repo.lower() not in names:
+                continue
+            paths = self._search_repo(repo, parsed)
+            if paths:
+                found[repo] = paths
+        return found
+
+    def _search_repo(self, repo: str, parsed) -> set[str]:
+        path = self.path(repo)
+        branch, _ = self.default_branch(repo)
+        candidates = {
+            name for name, size in self._sizes(path, branch).items() if _wanted(parsed, name, size)
+        }
+        if not candidates:
+            return set()
+        if "path" in parsed.values("in"):
+            return {
+                name
+                for name in candidates
+                if all(term.lower() in name.lower() for term in parsed.terms)
+            }
+        patterns = [arg for term in parsed.terms for arg in ("-e", term)]
+        result = subprocess.run(
+            ["git", "grep", "-l", "-i", "-F", "-I", "--all-match", *patterns, branch],
+            cwd=path, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode not in (0, 1):  # 1: nothing matched
+            raise LocalForgeError(f"git grep failed in {path}: {result.stderr.strip()}")
+        hits = {line.removeprefix(f"{branch}:") for line in result.stdout.splitlines()}
+        return hits & candidates
+
+    def _sizes(self, path: Path, ref: str) -> dict[str, int]:
+        """{path: size in bytes} of every blob at the ref."""
+        sizes = {}
+        for entry in filter(None, self._git(path, "ls-tree", "-r", "-l", "-z", ref).split("\0")):
+            meta, name = entry.split("\t", 1)
+            kind, size = meta.split()[1], meta.split()[3]
+            if kind == "blob":
+                sizes[name] = int(size)
+        return sizes
 
     # ------------------------------------------------------------ proposals
 
