@@ -42,7 +42,7 @@ def burndown_svg(
             '<text x="10" y="35" font-size="13" fill="#555">No snapshot yet: the nightly '
             "gaggle_status_sweep writes one a day.</text></svg>"
         )
-    left, right, top, bottom = 44, 150, 14, 34
+    left, right, top, bottom = 44, 210, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(s["counts"].values()) for s in snapshots]
     peak = max(max(totals), 1)
@@ -110,7 +110,7 @@ def burndown_svg(
         label = "Remaining" if bucket == "remaining" else LABELS.get(bucket, bucket)
         parts.append(
             f'{mark}<text x="{legend_x + 16}" y="{ly + 10}" font-size="11" fill="#333">'
-            f"{escape(label if len(label) < 20 else label[:18] + '…')}</text>"
+            f"{escape(label if len(label) < 30 else label[:28] + '…')}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

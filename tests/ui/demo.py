@@ -116,14 +116,22 @@ def build_demo(folder: Path, url: str, repos: int = 12, seed: int = 7) -> Demo:
 
 
 def _snapshots(ledger: Ledger, demo: Demo, days: int) -> None:
-    """Ten days from everything not started to today's counts, one bucket step at a time."""
-    final = {b: demo.count(b) for b in set(demo.expected.values())}
-    total = sum(final.values())
+    """Ten days of progress ending at today's state: repo k reaches its bucket on day
+    (k+1)*(days-1)/n, and a PR that ends merged, done or closed was open two days first."""
+    repos = sorted(demo.expected)
     today = date.today()
-    for back in range(days - 1, -1, -1):
-        share = (days - 1 - back) / (days - 1)
-        counts = {b: int(n * share) for b, n in final.items() if b != "not-started"}
-        counts["not-started"] = total - sum(counts.values())
-        day = today - timedelta(days=back)
+    for d in range(days):
+        counts: dict[str, int] = {}
+        for k, repo in enumerate(repos):
+            arrives = -(-(k + 1) * (days - 1) // len(repos))
+            final = demo.expected[repo]
+            if d >= arrives:
+                bucket = final
+            elif d >= arrives - 2 and final in ("done", "merged", "attention"):
+                bucket = "open"
+            else:
+                bucket = "not-started"
+            counts[bucket] = counts.get(bucket, 0) + 1
+        day = today - timedelta(days=days - 1 - d)
         ledger.write_snapshot(demo.migration_id, day, counts)
         demo.snapshot_days.append(day)
