@@ -128,9 +128,8 @@ def test_every_migration_folder_has_its_dag_and_the_dag_folder_imports_cleanly(a
         "print(sorted(bag.dag_ids), bag.import_errors)\n"
     )
     result = subprocess.run([PYTHON, "-c", code], env=airflow_home, capture_output=True, text=True)
-    assert result.stdout.strip().endswith(f"{[f'migrate_{n}' for n in folders]} {{}}"), (
-        result.stderr
-    )
+    expected = sorted([f"migrate_{n}" for n in folders] + ["gaggle_status_sweep"])
+    assert result.stdout.strip().endswith(f"{expected} {{}}"), result.stderr
 
 
 def _task_states(result) -> dict[tuple[str, int], tuple[str, str]]:
@@ -202,3 +201,35 @@ def test_max_prs_caps_new_prs_exactly_and_a_repo_with_nothing_to_change_skips_it
     tasks = _task_states(result)
     settled = next(s for s in states if s.status == "no-change-needed")
     assert tasks[("per_repo.rewrite", settled.map_index)][0] == "skipped"
+
+
+def test_the_whole_lifecycle_run_merge_close_sweep_rerun(own_fleet, tmp_path):
+    env = {**own_fleet, "GAGGLE_REPORTS_DIR": str(tmp_path / "reports")}
+    first = _run(env)
+    assert "DAG-RUN-STATE success" in first.stdout, first.stdout[-3000:] + first.stderr[-3000:]
+    forge = LocalForge(Path(env["GAGGLE_FORGE_ROOT"]))
+    branch = "data-migration/users-v2"
+    with_pr = sorted(repo for repo, records in _prs(env).items() if records)
+    merged, closed = with_pr[:2], with_pr[2]
+    for repo in merged:
+        forge.merge(repo, forge.pull_request(repo, branch).number)
+    forge.close(closed, forge.pull_request(closed, branch).number, "we retire this job instead")
+
+    sweep = _run(env, dag_file=ROOT / "dags" / "gaggle_status_sweep.py")
+    assert "DAG-RUN-STATE success" in sweep.stdout, sweep.stdout[-3000:] + sweep.stderr[-3000:]
+    from gaggle.progress import bucket_of
+
+    ledger = _ledger(env)
+    buckets = {s.repo: bucket_of(s) for s in ledger.states("users_v2")}
+    assert [buckets[r] for r in merged] == ["done", "done"]
+    assert buckets[closed] == "attention"
+    assert list(ledger.snapshots("users_v2").values())[-1]["done"] == 2
+    report = (tmp_path / "reports" / "users_v2" / "status.md").read_text()
+    assert "**2 of" in report and closed in report
+    assert (tmp_path / "reports" / "users_v2" / "status.html").read_text().startswith("<!doctype")
+
+    again = _run(env)  # merged and closed PRs stay as they are: no new PR anywhere
+    assert "DAG-RUN-STATE success" in again.stdout, again.stdout[-3000:] + again.stderr[-3000:]
+    assert sorted(repo for repo, records in _prs(env).items() if records) == with_pr
+    assert all(len(records) == 1 for records in _prs(env).values() if records)
+    assert forge.pull_request(closed, branch).state == "closed"  # never reopened

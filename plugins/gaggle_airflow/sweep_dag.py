@@ -1,0 +1,70 @@
+"""`gaggle_status_sweep`: every night, for every migration, refresh each PR from its forge,
+verify merged repos, nudge idle PRs, snapshot the day's progress and write the status
+reports (Markdown and HTML under GAGGLE_REPORTS_DIR, default AIRFLOW_HOME/gaggle_reports).
+
+One mapped task per migration, so a broken spec or an unreachable forge stops only its
+own migration's sweep. Parsing reads no spec: the folders are listed when the run starts.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import DAG, Param, get_current_context, task
+
+from gaggle_airflow.migration_dag import GITHUB_POOL, MIGRATIONS
+
+
+def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
+    with DAG(
+        dag_id="gaggle_status_sweep",
+        description="Nightly: PR states, verification, nudges, progress snapshots, reports",
+        schedule=os.environ.get("GAGGLE_SWEEP_SCHEDULE", "@daily"),
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        tags=["gaggle"],
+        default_args={
+            "retries": int(os.environ.get("GAGGLE_TASK_RETRIES", 2)),
+            "retry_delay": timedelta(seconds=float(os.environ.get("GAGGLE_RETRY_SECONDS", 60))),
+            "retry_exponential_backoff": True,
+        },
+        params={
+            "nudge_after_days": Param(7, type="integer", minimum=1, description="idle days"),
+            "nudge_every_days": Param(7, type="integer", minimum=1, description="nudge interval"),
+            "lineage_days": Param(
+                14, type="integer", minimum=1, description="a reader this recent blocks done"
+            ),
+        },
+    ) as dag:
+
+        @task
+        def list_migrations() -> list[str]:
+            return sorted(p.name for p in migrations.iterdir() if (p / "migration.yaml").is_file())
+
+        @task(pool=GITHUB_POOL)
+        def sweep(migration_id: str) -> dict:
+            from gaggle.spec import load_migration
+            from gaggle.status_report import Status, status_table, write_reports
+            from gaggle.sweep import SweepSettings, sweep_migration
+
+            from gaggle_airflow.connections import airflow_home, forge, ledger
+
+            params = get_current_context()["params"]
+            migration = load_migration(migrations / migration_id)
+            book = ledger()
+            settings = SweepSettings(
+                params["nudge_after_days"], params["nudge_every_days"], params["lineage_days"]
+            )
+            result = sweep_migration(forge(book.engine), migration, book, settings)
+            status = Status.read(migration, book, datetime.now(UTC))
+            folder = Path(os.environ.get("GAGGLE_REPORTS_DIR", airflow_home() / "gaggle_reports"))
+            for path in write_reports(status, folder / migration.id):
+                print("wrote", path)
+            print(status_table(status))
+            return {"migration": migration_id, **result.counts, "nudged": len(result.nudged)}
+
+        sweep.expand(migration_id=list_migrations())
+    return dag
