@@ -8,10 +8,14 @@ to undo it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gaggle.repo import RepoOutcome
 from gaggle.spec import Migration
 from gaggle.validation.repo import StatementResult
+
+if TYPE_CHECKING:
+    from gaggle.llm import LlmReport
 
 MARKER = "<!-- gaggle:pull-request -->"
 DECISION_REASONS = {"manual-column", "column-docs", "ambiguous-column", "unknown-source-schema"}
@@ -23,8 +27,11 @@ def pr_body(
     validations: list[StatementResult],
     line_url: Callable[[str, int], str],
     backend: str = "offline",
+    *,
+    llm: LlmReport | None = None,
 ) -> str:
-    """The PR body in GitHub-flavoured Markdown."""
+    """The PR body in GitHub-flavoured Markdown; with `llm`, what the LLM fallback changed
+    (file and lines, so reviewers look twice there), what it left, and what it cost."""
     parts = [
         MARKER,
         f"## {migration.title}",
@@ -40,6 +47,7 @@ def pr_body(
         "nothing downstream of these queries needs to change.",
         "",
         *_files_table(outcome),
+        *_llm_changes(llm, line_url, backend),
         *_decisions(outcome, line_url),
         *_evidence(validations, backend),
         "### How to revert",
@@ -113,3 +121,53 @@ def _evidence(validations: list[StatementResult], backend: str) -> list[str]:
         status = "pass" if verdict.ok else "**problem**"
         lines.append(f"| `{result.path}` | {result.line} | {status} | {detail.replace('|', '/')} |")
     return [*lines, ""]
+
+
+def _llm_changes(
+    llm: LlmReport | None, line_url: Callable[[str, int], str], backend: str
+) -> list[str]:
+    if llm is None or not llm.files:
+        return []
+    lines = []
+    accepted = llm.accepted()
+    if accepted:
+        lines += [
+            "### Lines written by an LLM: review these twice",
+            "",
+            f"The rules could not decide these lines, so `{llm.model}` proposed them. gaggle "
+            "accepted each proposal only after checking that it changes only lines holding "
+            "old references, still parses, keeps manual columns for you, and passes the "
+            f"offline and `{backend}` validation. A reviewer's judgment still matters most here.",
+            "",
+        ]
+        for file in accepted:
+            for edit in file.edits:
+                span = (
+                    f"{edit.line}"
+                    if edit.last_line == edit.line
+                    else f"{edit.line}-{edit.last_line}"
+                )
+                link = line_url(file.path, edit.line)
+                after = edit.after.replace("\n", " / ").strip()
+                lines.append(f"- [`{file.path}:{span}`]({link}): `{_code(after)}`")
+        lines.append("")
+    others = [f for f in llm.files if f.status != "accepted"]
+    if others:
+        lines += ["The LLM fallback left these files for a human:", ""]
+        for file in others:
+            why = "; ".join(file.errors[:2]) or file.note or ", ".join(file.undecided.values())
+            lines.append(f"- `{file.path}` ({file.status}): {_code(why)}")
+        lines.append("")
+    cached = f", {llm.cache_hits} answers reused from the cache" if llm.cache_hits else ""
+    lines += [
+        f"LLM usage for this repo: {llm.calls} requests to `{llm.model}`{cached}; "
+        f"{llm.input_tokens:,} input and {llm.output_tokens:,} output tokens, "
+        f"${llm.cost_usd:.4f} (${llm.paid_usd:.4f} paid in this run).",
+        "",
+    ]
+    return lines
+
+
+def _code(text: str) -> str:
+    """Text safe inside a Markdown table cell or inline code span."""
+    return text.replace("`", "'").replace("|", "/").replace("\n", " ")[:300]

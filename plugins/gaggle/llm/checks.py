@@ -18,15 +18,19 @@ import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import sqlglot
+from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
-from sqlglot.errors import TokenError
+from sqlglot.errors import SqlglotError, TokenError
 
 from gaggle.llm.answer import Proposal
 from gaggle.llm.prompt import Span, manual_comment, relevant_pairs
 from gaggle.repo import FileOutcome, RepoOutcome
+from gaggle.schema import Catalog, TableSchema
 from gaggle.spec import Migration
-from gaggle.sql import FlagReason, RewriteResult, SqlRewriter
+from gaggle.sql import FlagReason, RewriteResult, SqlRewriter, script, templates
 from gaggle.sql.edits import LineIndex
 from gaggle.validation.offline import OfflineValidator
 from gaggle.validation.repo import validate_repo
@@ -86,9 +90,9 @@ def build_scope(file: FileOutcome, migration: Migration) -> FileScope:
     )
     allowed: dict[int, str] = {}
     for number, text in enumerate(lines, 1):
-        if any(_names(text, word) for word in old_words):
+        if any(names(text, word) for word in old_words):
             allowed[number] = "names an old table"
-        elif any(_names(text, word) for word in column_words):
+        elif any(names(text, word) for word in column_words):
             allowed[number] = "names a column of an old table"
     for change in result.changes:
         allowed.setdefault(to_new.get(change.line, change.line), "the engine edited it")
@@ -157,16 +161,37 @@ def diff_errors(before: list[str], after: list[str], scope: FileScope) -> list[s
 
 
 def manual_errors(before: str, after: str, scope: FileScope) -> list[str]:
-    """A manual column is the owning team's decision: each reference to one must remain."""
+    """A manual column is the owning team's decision: each read of one must remain a read of
+    that column (an expression aliased to its name is a decision, and is refused)."""
     errors = []
     for word in scope.manual_words:
-        was, now = _count_outside_comments(before, word), _count_outside_comments(after, word)
+        was, now = _column_reads(before, word), _column_reads(after, word)
+        if was is None or now is None:
+            was, now = _count_outside_comments(before, word), _count_outside_comments(after, word)
         if now != was:
             errors.append(
-                f"the manual column {word} appears {now} times instead of {was}: leave every "
+                f"the manual column {word} is read {now} times instead of {was}: leave every "
                 "reference to a manual column as it is, with its comment above"
             )
     return errors
+
+
+def _column_reads(text: str, word: str) -> int | None:
+    """How many column references name `word`, by sqlglot; None when the text won't parse."""
+    masked, _ = templates.mask(text)
+    masked, _ = script.mask_control_flow(masked)
+    try:
+        statements = sqlglot.parse(masked, read="bigquery")
+    except (SqlglotError, TypeError, ValueError, AttributeError):
+        return None
+    lowered = word.lower()
+    return sum(
+        1
+        for statement in statements
+        if statement is not None
+        for column in statement.find_all(exp.Column)
+        if any(part.name.lower() == lowered for part in column.parts)
+    )
 
 
 def engine_errors(
@@ -207,7 +232,7 @@ def residual_errors(text: str, lines: set[int], scope: FileScope) -> list[str]:
         spots = [(n, _strip_comment(line)) for n, line in enumerate(text.split("\n"), 1)]
     for line, piece in spots:
         for word in scope.old_words:
-            if line in lines and _names(piece, word):
+            if line in lines and names(piece, word):
                 found.add((line, word))
     return [
         f"line {line} still names the old table {word}; use its new table"
@@ -215,18 +240,50 @@ def residual_errors(text: str, lines: set[int], scope: FileScope) -> list[str]:
     ][:_MAX_LISTED]
 
 
+def validation_catalog(migration: Migration) -> Catalog:
+    """The schema catalog with each manual column also in its new table (old type): a manual
+    column is left for a human, so the offline check must not stop at it, and checks the
+    rest of the statement instead."""
+    tables = dict(migration.catalog.tables)
+    for pair in migration.tables:
+        new = tables.get(pair.new)
+        if new is None:
+            continue
+        names = {f.name.lower() for f in new.fields}
+        extra = []
+        for rule in migration.rules:
+            if rule.old_table != pair.old or rule.action != "manual":
+                continue
+            field_ = migration.schema(pair.old).find(rule.path[:1])
+            if field_ is not None and field_.name.lower() not in names:
+                extra.append(field_)
+                names.add(field_.name.lower())
+        tables[pair.new] = TableSchema(new.table, new.fields + tuple(extra), new.file)
+    return Catalog(tables)
+
+
 def validation_errors(
-    file: FileOutcome, text: str, migration: Migration, validator, offline: OfflineValidator, root
+    file: FileOutcome,
+    text: str,
+    migration: Migration,
+    validator,
+    offline: OfflineValidator,
+    root: Path,
+    manual_words: list[str],
 ) -> list[str]:
-    """The offline checks, then the run's validator, on the original against the proposal."""
+    """The offline checks, then the run's validator, on the original against the proposal.
+
+    The run's validator knows only the real new tables, where a manual column left in place
+    does not exist: its problems naming a manual column are the human's decision, not the
+    proposal's fault (the offline check, which knows the manual columns, covered the rest)."""
     candidate = FileOutcome(
         file.path, file.framework, file.kind, RewriteResult(file.result.original, text), file.source
     )
     outcome = RepoOutcome(root, files=[candidate])
-    errors = []
     backends = [offline]
     if validator is not None and getattr(validator, "name", "") != "offline":
         backends.append(validator)
+    errors = []
     for backend in backends:
         try:
             results = validate_repo(root, migration, backend, outcome=outcome)
@@ -235,8 +292,9 @@ def validation_errors(
         for result in results:
             where = f"line {result.line}" + (f" ({result.note})" if result.note else "")
             errors += [
-                f"{backend.name} validation, {where}: {p.splitlines()[0]}"
-                for p in result.verdict.problems
+                f"{backend.name} validation, {where}: {problem.splitlines()[0]}"
+                for problem in result.verdict.problems
+                if backend is offline or not any(names(problem, w) for w in manual_words)
             ]
         if errors:
             break  # the offline errors first; no need to pay for a dry run as well
@@ -254,7 +312,7 @@ def line_map(before: list[str], after: list[str]) -> dict[int, int]:
     return mapping
 
 
-def _names(text: str, word: str) -> bool:
+def names(text: str, word: str) -> bool:
     body = re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
     return re.search(rf"(?<![A-Za-z0-9_]){body}(?![A-Za-z0-9_])", text, re.I) is not None
 

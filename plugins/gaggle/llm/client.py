@@ -119,7 +119,7 @@ class Caller:
             message = self._client.messages.create(**body)
         except anthropic.APIStatusError as err:
             raise CallStopped(
-                f"the Messages API answered {err.status_code}: {err.message}",
+                f"the Messages API answered {err.status_code}: {_error_text(err)}",
                 fatal=err.status_code in _FATAL_STATUSES or err.status_code >= 429,
             ) from err
         except anthropic.APIConnectionError as err:
@@ -148,3 +148,12 @@ def estimate_tokens(body: dict) -> int:
     """A generous count of the request's input tokens, for the budget reservation."""
     characters = len(body["system"]) + sum(len(m["content"]) for m in body["messages"])
     return math.ceil(characters / CHARS_PER_TOKEN) + 100
+
+
+def _error_text(err) -> str:
+    """`overloaded_error: Overloaded` from the API's error body, else the SDK's message."""
+    body = err.body if isinstance(err.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else body
+    if isinstance(error, dict) and error.get("message"):
+        return f"{error.get('type', 'error')}: {error['message']}"
+    return str(err.message)

@@ -40,7 +40,9 @@ class LlmEdit:
 @dataclass
 class LlmFileReport:
     path: str
-    status: str  # accepted, rejected, not-sent (budget or API), error (a validator failed)
+    # accepted; undecided (the model said it cannot tell: nothing changed); rejected (no
+    # proposal passed); not-sent (budget spent or API failure); error (a validator failed)
+    status: str
     attempts: int = 0
     edits: list[LlmEdit] = field(default_factory=list)
     undecided: dict[int, str] = field(default_factory=dict)  # new-file line -> model's reason
@@ -134,7 +136,7 @@ class _Work:
         self.caller = caller
         self.root = root
         self.engine = SqlRewriter(migration)
-        self.offline = OfflineValidator(migration.catalog)
+        self.offline = OfflineValidator(checks.validation_catalog(migration))
 
     def resolve(self, file: FileOutcome, report: LlmReport) -> LlmFileReport:
         scope = checks.build_scope(file, self.migration)
@@ -162,7 +164,8 @@ class _Work:
                 break
             if accepted is not None:
                 file.result = accepted
-                result.status = "accepted"
+                if result.status != "undecided":
+                    result.status = "accepted"
                 return result
             result.errors = errors
             messages += [
@@ -183,10 +186,18 @@ class _Work:
         errors = checks.scope_errors(proposal, scope)
         if errors:
             return None, errors
+        if not proposal.edits:
+            if not proposal.undecided:
+                return None, [
+                    "the answer changes no line; migrate the spans or list them as undecided"
+                ]
+            result.status, result.undecided = "undecided", dict(proposal.undecided)
+            reasons = "; ".join(f"line {n}: {why}" for n, why in sorted(proposal.undecided.items()))
+            return _annotated(
+                file.result, f"the LLM could not decide ({reasons}); left for a human"
+            ), []
         new_lines, spans = answers.apply(scope.lines, proposal.edits)
         text = "\n".join(new_lines)
-        if not proposal.edits:
-            return None, ["the answer changes no line; migrate the spans or list them as undecided"]
         undecided = {_shifted(line, spans) for line in proposal.undecided}
         changed = {n for first, last in spans.values() for n in range(first, last + 1)}
         residual_lines = set(range(1, len(new_lines) + 1)) if scope.unparseable else changed
@@ -199,7 +210,7 @@ class _Work:
         if errors:
             return None, errors
         errors = checks.validation_errors(
-            file, text, self.migration, self.validator, self.offline, self.root
+            file, text, self.migration, self.validator, self.offline, self.root, scope.manual_words
         )
         if errors:
             return None, errors
@@ -207,7 +218,7 @@ class _Work:
             LlmEdit(spans[e.line][0], spans[e.line][1], e.before, e.after) for e in proposal.edits
         ]
         result.undecided = {_shifted(line, spans): why for line, why in proposal.undecided.items()}
-        return _accepted(file, scope, proposal, text, spans), []
+        return _accepted(file, scope, proposal, text, self.migration), []
 
 
 def _accepted(
@@ -215,36 +226,62 @@ def _accepted(
     scope: checks.FileScope,
     proposal: answers.Proposal,
     text: str,
-    spans: dict[int, tuple[int, int]],
+    migration: Migration,
 ) -> RewriteResult:
     """The engine's changes plus one `llm` change per edited line; the flags the LLM resolved
-    removed, those it could not decide kept (with its reason), every other flag kept."""
+    removed, those it could not decide kept (with its reason), every other flag kept, and a
+    manual-column flag for each manual column the accepted text reads (as the engine would)."""
     original = file.result.original
-    starts = [0]
-    for line in original.split("\n"):
-        starts.append(starts[-1] + len(line) + 1)
-    changes = list(file.result.changes)
-    for edit in proposal.edits:
-        line = scope.to_original.get(edit.line, edit.line)
-        exact = line < len(starts) and original[starts[line - 1] : starts[line] - 1] == edit.before
-        start, end = (starts[line - 1], starts[line] - 1) if exact else (0, 0)
-        changes.append(Change(line, 1, edit.before, edit.after, LLM_RULE, start, end))
+    changes = list(file.result.changes) + _llm_changes(original, scope, proposal)
     to_new = {old: new for new, old in scope.to_original.items()}
-    flags = []
+    flags = [f for f in file.result.flags if f.reason not in checks.LLM_REASONS]
     for flag in file.result.flags:
-        if flag.reason not in checks.LLM_REASONS:
-            flags.append(flag)
-            continue
         why = proposal.undecided.get(to_new.get(flag.line, flag.line))
-        if why is not None:
+        if flag.reason in checks.LLM_REASONS and why is not None:
             flags.append(Flag(flag.line, flag.column, flag.reason, f"{flag.message}; LLM: {why}"))
     for line, why in proposal.undecided.items():
         original_line = scope.to_original.get(line, line)
         if not any(f.line == original_line for f in flags):
             flags.append(Flag(original_line, 1, FlagReason.UNRESOLVED_REFERENCE, f"LLM: {why}"))
+    flags += _manual_flags(scope, proposal, migration, flags)
     changes.sort(key=lambda c: (c.line, c.column))
     flags.sort(key=lambda f: (f.line, f.column, f.reason))
     return RewriteResult(original, text, changes, flags)
+
+
+def _manual_flags(
+    scope: checks.FileScope, proposal: answers.Proposal, migration: Migration, flags: list[Flag]
+) -> list[Flag]:
+    """A manual-column flag, worded as the engine words it, for each manual column on a line
+    the LLM edited: the owning team decides it, and the PR lists it among the decisions."""
+    found = []
+    held = {(f.line, f.message) for f in flags if f.reason == FlagReason.MANUAL_COLUMN}
+    rules = [r for r in migration.rules if r.action == "manual" and len(r.path) == 1]
+    for edit in proposal.edits:
+        line = scope.to_original.get(edit.line, edit.line)
+        code = [part for part in edit.after.split("\n") if not part.strip().startswith("--")]
+        for rule in rules:
+            message = f"{rule.column} has no automatic mapping: {rule.note or 'see the guide'}"
+            if (line, message) not in held and any(checks.names(c, rule.column) for c in code):
+                held.add((line, message))
+                found.append(Flag(line, 1, FlagReason.MANUAL_COLUMN, message))
+    return found
+
+
+def _llm_changes(
+    original: str, scope: checks.FileScope, proposal: answers.Proposal
+) -> list[Change]:
+    """One change per edited line, at the original line it came from (whole-line spans)."""
+    starts = [0]
+    for line in original.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    changes = []
+    for edit in proposal.edits:
+        line = scope.to_original.get(edit.line, edit.line)
+        exact = line < len(starts) and original[starts[line - 1] : starts[line] - 1] == edit.before
+        start, end = (starts[line - 1], starts[line] - 1) if exact else (0, 0)
+        changes.append(Change(line, 1, edit.before, edit.after, LLM_RULE, start, end))
+    return changes
 
 
 def _annotated(result: RewriteResult, note: str) -> RewriteResult:
