@@ -22,7 +22,12 @@ What the fake does to test a client's safety:
 - a scaled clock: simulated time runs `clock_scale` times faster than real time, so a
   simulated minute can last a real second; `now()` reads it and `advance()` jumps it;
   `retry-after` and `x-ratelimit-reset` are in real seconds so a client waits the scaled time;
-- one-shot faults: `fail_next(method, path_regex, mode)`.
+- one-shot faults: `fail_next(method, path_regex, mode)`;
+- code search (`GET /search/code`, GitHub's legacy syntax: terms, "phrases", `org:`/`user:`,
+  `repo:`, `path:`, `filename:`, `extension:`, `language:`, `size:`, `in:`) over each
+  repository's default branch, files under 384 KB only, at most 1,000 results per query
+  (a page past them answers 422), with its own rate limit bucket (`code_search_per_minute`,
+  10 by default, a sliding simulated minute; 403 with x-ratelimit-* headers when spent).
 """
 
 from __future__ import annotations
@@ -51,7 +56,28 @@ PRIMARY_MESSAGE = "API rate limit exceeded for user ID {user_id}."
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
-FAULT_MODES = ("NNN (e.g. 500)", "after-NNN (e.g. after-500)", "timeout", "disconnect")
+FAULT_MODES = (
+    "NNN (e.g. 500)",
+    "after-NNN (e.g. after-500)",
+    "timeout",
+    "disconnect",
+    "secondary",
+)
+SEARCH_CAP = 1000  # results GitHub serves for one search query
+SEARCH_SIZE_LIMIT = 384 * 1024  # only smaller files are indexed for code search
+SEARCH_CAP_MESSAGE = (
+    "Cannot access beyond the first 1000 results, or the endpoint has been spammed."
+)
+# Linguist language names (lower-cased) as file extensions, for `language:`.
+LANGUAGE_EXTENSIONS = {
+    "sql": (".sql",),
+    "scala": (".scala", ".sc", ".sbt"),
+    "yaml": (".yml", ".yaml"),
+    "json": (".json",),
+    "python": (".py",),
+    "markdown": (".md",),
+    "shell": (".sh",),
+}
 CHECK_STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
 CHECK_CONCLUSIONS = (
     "success",
@@ -275,6 +301,7 @@ _ROUTES: list[tuple[str, re.Pattern, str]] = [
     (method, re.compile(pattern), handler)
     for method, pattern, handler in [
         ("GET", r"^/rate_limit$", "_rate_limit"),
+        ("GET", r"^/search/code$", "_search_code"),
         ("POST", r"^/app/installations/(?P<installation>\d+)/access_tokens$", "_access_token"),
         ("GET", _R + r"$", "_get_repo"),
         ("GET", _R + r"/branches/(?P<branch>.+)$", "_get_branch"),
@@ -329,6 +356,8 @@ class FakeGitHub:
         latency_s: float = 0.0,
         fault_delay_s: float = 3.0,
         html_base: str = "https://github.com",
+        code_search_per_minute: int = 10,
+        secondary_retry_after_s: int = 60,
     ) -> None:
         self.login = login
         self.tokens_issued = 0
@@ -341,6 +370,11 @@ class FakeGitHub:
         self.latency_s = latency_s
         self.fault_delay_s = fault_delay_s
         self.html_base = html_base.rstrip("/")
+        self.code_search_per_minute = code_search_per_minute
+        self.secondary_retry_after_s = secondary_retry_after_s
+        self.code_search_limit_hits = 0
+        self.searches: list[float] = []  # admitted code searches in the last simulated minute
+        self.search_times: list[float] = []  # every admitted code search, simulated time
         # what happened
         self.calls: list[tuple[str, str]] = []
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
@@ -411,9 +445,10 @@ class FakeGitHub:
         Modes: "500" (or any status: answer it without doing anything); "after-500" (do the
         work, then answer 500 — GitHub created it but the client saw an error); "timeout"
         (do the work, then wait `fault_delay_s` before answering); "disconnect" (do the work,
-        then close the connection without answering).
+        then close the connection without answering); "secondary" (do nothing and answer
+        403 with GitHub's secondary-limit message and `retry-after: secondary_retry_after_s`).
         """
-        if not re.fullmatch(r"\d{3}|after-\d{3}|timeout|disconnect", mode):
+        if not re.fullmatch(r"\d{3}|after-\d{3}|timeout|disconnect|secondary", mode):
             raise ValueError(f"unknown fault mode {mode!r}; use one of {FAULT_MODES}")
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), mode, times))
@@ -715,7 +750,7 @@ class FakeGitHub:
             except BaseException:
                 self.in_flight -= 1
                 raise
-            reply.headers.update(self._rate_headers())
+            reply.headers.update(self._rate_headers(path))
             if mode != "disconnect":
                 self.responses.append((method, path, reply.status, copy.deepcopy(reply.body)))
         try:
@@ -734,6 +769,11 @@ class FakeGitHub:
         if limited is not None:
             return limited, None
         mode = self._take_fault(method, path)
+        if mode == "secondary":
+            self.secondary_limit_hits += 1
+            docs = f"{DOCS}/using-the-rest-api/rate-limits"
+            body = ApiError(403, SECONDARY_MESSAGE, docs=docs).body
+            return _Reply(403, body, {"retry-after": str(self.secondary_retry_after_s)}), mode
         if mode is not None and mode.isdigit():
             return _Reply(int(mode), {"message": "Server Error", "status": mode}), mode
         if bad_json:
@@ -773,14 +813,14 @@ class FakeGitHub:
         if now >= self._window_start + 3600:
             self._window_start, self._used = now, 0
 
-    def _rate_headers(self) -> dict[str, str]:
-        core = self._core_rate()
+    def _rate_headers(self, path: str = "") -> dict[str, str]:
+        core = self._search_rate() if path == "/search/code" else self._core_rate()
         return {
             "x-ratelimit-limit": str(core["limit"]),
             "x-ratelimit-remaining": str(core["remaining"]),
             "x-ratelimit-reset": str(core["reset"]),
             "x-ratelimit-used": str(core["used"]),
-            "x-ratelimit-resource": "core",
+            "x-ratelimit-resource": core["resource"],
             "x-github-api-version-selected": "2022-11-28",
             "x-github-media-type": "github.v3; format=json",
             "x-github-request-id": f"FAKE:{len(self.calls):08X}",
@@ -797,10 +837,40 @@ class FakeGitHub:
             "resource": "core",
         }
 
+    def _search_rate(self) -> dict[str, Any]:
+        """The code_search bucket: a sliding simulated minute."""
+        now = self.now()
+        self.searches = [t for t in self.searches if t > now - 60]
+        used = len(self.searches)
+        frees_at = self.searches[0] + 60 if used >= self.code_search_per_minute else now + 60
+        return {
+            "limit": self.code_search_per_minute,
+            "remaining": max(0, self.code_search_per_minute - used),
+            "reset": math.ceil(self._real_epoch_at(frees_at)),
+            "used": used,
+            "resource": "code_search",
+        }
+
+    def _admit_search(self) -> _Reply | None:
+        rate = self._search_rate()
+        if rate["remaining"] > 0:
+            self.searches.append(self.now())
+            self.search_times.append(self.now())
+            return None
+        self.code_search_limit_hits += 1
+        message = PRIMARY_MESSAGE.format(user_id=self._user_id(self.login))
+        return _Reply(
+            403, ApiError(403, message, docs=f"{DOCS}/using-the-rest-api/rate-limits").body
+        )
+
     def _admit(self, method: str, path: str) -> _Reply | None:
         """None when the request may proceed, else the 403 that a rate limit answers."""
         now = self.now()
-        if path != "/rate_limit":  # GET /rate_limit does not count against the limit
+        if path == "/search/code":  # its own bucket, not the core one
+            limited = self._admit_search()
+            if limited is not None:
+                return limited
+        elif path != "/rate_limit":  # GET /rate_limit does not count against the limit
             self._roll_window(now)
             if self._used >= self.primary_limit:
                 self.primary_limit_hits += 1
@@ -864,7 +934,7 @@ class FakeGitHub:
             "search": spare("search", 30),
             "graphql": spare("graphql", 5000),
             "integration_manifest": spare("integration_manifest", 5000),
-            "code_search": spare("code_search", 10),
+            "code_search": self._search_rate(),
         }
         return _Reply(200, {"resources": resources, "rate": core})
 
@@ -1471,6 +1541,79 @@ class FakeGitHub:
             links += [link(1, "first"), link(page - 1, "prev")]
         return _Reply(200, chunk, {"Link": ", ".join(links)} if links else {})
 
+    # --- routes: code search ---------------------------------------------------------------
+
+    def _search_code(self, _repo, _args, query: dict, _body) -> _Reply:
+        q = (query.get("q") or "").strip()
+        if not q:
+            raise ApiError(
+                422, "Validation Failed", [{"resource": "Search", "field": "q", "code": "missing"}]
+            )
+        terms, qualifiers = _parse_search(q)
+        if not terms:
+            raise _custom("Search", "Must include at least one search term besides qualifiers.")
+        per_page = min(max(int(query.get("per_page", 30)), 1), 100)
+        page = max(int(query.get("page", 1)), 1)
+        if page * per_page > SEARCH_CAP:
+            raise ApiError(422, SEARCH_CAP_MESSAGE)
+        hits = self._search_hits(terms, qualifiers)
+        chunk = hits[(page - 1) * per_page : page * per_page]
+        repos: dict[str, dict] = {}
+        items = []
+        for repo, path, sha, commit in chunk:
+            if repo.full_name not in repos:
+                full = self._repo_json(repo)
+                repos[repo.full_name] = {k: v for k, v in full.items() if k in _MINIMAL_REPO}
+            items.append(
+                {
+                    "name": path.rsplit("/", 1)[-1],
+                    "path": path,
+                    "sha": sha,
+                    "url": f"{self._api(repo)}/contents/{urllib.parse.quote(path)}?ref={commit}",
+                    "git_url": f"{self._api(repo)}/git/blobs/{sha}",
+                    "html_url": f"{self._html(repo)}/blob/{commit}/{urllib.parse.quote(path)}",
+                    "repository": repos[repo.full_name],
+                    "score": 1.0,
+                }
+            )
+        body = {"total_count": len(hits), "incomplete_results": False, "items": items}
+        last = max(1, math.ceil(min(len(hits), SEARCH_CAP) / per_page))
+        links = []
+        for number, rel, wanted in (
+            (page + 1, "next", page < last),
+            (last, "last", page < last),
+            (1, "first", page > 1),
+            (page - 1, "prev", page > 1),
+        ):
+            if wanted:
+                params = urllib.parse.urlencode({"q": q, "per_page": per_page, "page": number})
+                links.append(f'<{self.endpoint}/search/code?{params}>; rel="{rel}"')
+        return _Reply(200, body, {"Link": ", ".join(links)} if links else {})
+
+    def _search_hits(self, terms: list[str], qualifiers: list[tuple[str, str]]) -> list[tuple]:
+        """[(repo, path, blob sha, commit sha)] matching, in a stable order."""
+        owners = {v.lower() for k, v in qualifiers if k in ("org", "user")}
+        names = {v.lower() for k, v in qualifiers if k == "repo"}
+        in_path = ("in", "path") in [(k, v.lower()) for k, v in qualifiers]
+        hits = []
+        for key in sorted(self._repos):
+            repo = self._repos[key]
+            if (owners and repo.owner.lower() not in owners) or (names and key not in names):
+                continue
+            commit = repo.branch_sha(repo.default_branch)
+            if commit is None:
+                continue
+            for path, (mode, sha) in sorted(self._flat(repo, repo.commit(commit).tree).items()):
+                if _type_of(mode) != "blob":
+                    continue
+                data = repo.objects[sha][1]
+                if not _search_filters(path, len(data), qualifiers):
+                    continue
+                haystack = (path if in_path else data.decode("utf-8", "replace")).lower()
+                if all(term.lower() in haystack for term in terms):
+                    hits.append((repo, path, sha, commit))
+        return hits
+
     # --- routes: repository, branches, refs -----------------------------------------------
 
     def _get_repo(self, repo: _Repo, _args, _query, _body) -> _Reply:
@@ -2006,3 +2149,61 @@ class FakeGitHub:
                 "url": f"{api}/commits/{sha}/status",
             },
         )
+
+
+_MINIMAL_REPO = frozenset(  # what a search item's `repository` (minimal-repository) holds
+    {"id", "node_id", "name", "full_name", "owner", "private", "html_url", "description"}
+    | {"fork", "url", *_REPO_URLS}
+)
+
+
+def _parse_search(q: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """GitHub's legacy search syntax: terms, "quoted phrases" and qualifier:value pairs."""
+    terms, qualifiers = [], []
+    for match in re.finditer(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)', q):
+        if match[1]:
+            qualifiers.append((match[1].lower(), match[2].strip('"')))
+        elif match[3] is not None:
+            terms.append(match[3])
+        elif match[4].upper() not in ("AND", "OR", "NOT"):
+            terms.append(match[4])
+    return terms, qualifiers
+
+
+def _size_range(value: str) -> tuple[int, int]:
+    """`size:` in bytes: N, >N, >=N, <N, <=N, A..B, A..*, *..B (inclusive)."""
+    top = SEARCH_SIZE_LIMIT - 1
+    if ".." in value:
+        lo, hi = value.split("..", 1)
+        return (0 if lo == "*" else int(lo), top if hi == "*" else int(hi))
+    for op, make in ((">=", lambda n: (n, top)), ("<=", lambda n: (0, n)),
+                     (">", lambda n: (n + 1, top)), ("<", lambda n: (0, n - 1))):  # fmt: skip
+        if value.startswith(op):
+            return make(int(value[len(op) :]))
+    return int(value), int(value)
+
+
+def _search_filters(path: str, size: int, qualifiers: list[tuple[str, str]]) -> bool:
+    """Whether a file passes the qualifiers other than scope and in:."""
+    if size >= SEARCH_SIZE_LIMIT:
+        return False
+    base = path.rsplit("/", 1)[-1].lower()
+    for key, value in qualifiers:
+        value = value.lower()
+        if key == "size":
+            lo, hi = _size_range(value)
+            ok = lo <= size <= hi
+        elif key == "path":
+            folder = value.strip("/")
+            ok = "/" not in path if not folder else path.lower().startswith(folder + "/")
+        elif key == "filename":
+            ok = base == value
+        elif key == "extension":
+            ok = base.endswith("." + value.lstrip("."))
+        elif key == "language":
+            ok = base.endswith(LANGUAGE_EXTENSIONS.get(value, ("." + value,)))
+        else:
+            ok = True
+        if not ok:
+            return False
+    return True
