@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PINNED := requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test lint format bench lock clean
+.PHONY: demo airflow test lint format bench lock clean
 
 $(STAMP): $(PINNED)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): $(PINNED)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# The demo migration through Airflow (dag.test, SQLite, local forge, offline validator).
 demo: $(STAMP)
-	$(VENV)/bin/gaggle demo --out $(DEMO_DIR)
+	$(PY) -m gaggle_airflow.demo --out $(DEMO_DIR)
+
+# Airflow standalone (UI at http://127.0.0.1:8080) over the same demo home and fleet.
+airflow: $(STAMP)
+	$(PY) -m gaggle_airflow.demo --out $(DEMO_DIR) --standalone
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
