@@ -177,7 +177,7 @@ def test_a_person_logs_in_reads_the_dashboard_filters_and_opens_a_repo(server, c
             executable_path=chromium, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.set_default_timeout(30_000)
             page.goto(f"{base}/gaggle/")  # not logged in: Airflow's login page, then back
             page.get_by_label("Username").fill(USERS["viewer"][0])
@@ -240,6 +240,8 @@ def test_a_person_logs_in_reads_the_dashboard_filters_and_opens_a_repo(server, c
             frame = page.frame_locator("iframe")
             frame.locator("a.num").first.wait_for()
             assert frame.locator("a.num").count() == len(BUCKETS)
+            frame.get_by_role("link", name="Move consumers of core.users_v1").click()
+            frame.locator("#repos tbody tr").first.wait_for()
             page.wait_for_timeout(500)  # let the frame paint before the picture
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
