@@ -236,7 +236,10 @@ def test_a_person_logs_in_reads_the_dashboard_filters_and_opens_a_repo(server, c
             assert page.locator("pre.diff span.add").count() > 0
 
             # Where a person finds it: the nav entry opens the dashboard inside Airflow's UI.
-            page.goto(f"{base}/plugin/gaggle")
+            page.goto(f"{base}/")
+            page.get_by_role("button", name="Browse").click()
+            page.get_by_role("menuitem", name="Migrations").click()
+            page.wait_for_url(f"{base}/plugin/gaggle")
             frame = page.frame_locator("iframe")
             frame.locator("a.num").first.wait_for()
             assert frame.locator("a.num").count() == len(BUCKETS)
