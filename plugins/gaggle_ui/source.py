@@ -19,10 +19,20 @@ def ledger_url() -> str:
     try:
         from airflow.sdk import BaseHook
 
-        return BaseHook.get_connection(LEDGER_CONN_ID).get_uri()
+        uri = BaseHook.get_connection(LEDGER_CONN_ID).get_uri()
     except Exception:  # no such connection (the error type varies by Airflow context)
         home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
         return f"sqlite:///{home / 'gaggle_ledger.db'}"
+    return sqlalchemy_url(uri)
+
+
+def sqlalchemy_url(uri: str) -> str:
+    """Airflow writes a Postgres connection as postgres://, a scheme SQLAlchemy 2 dropped;
+    the driver installed is psycopg 3."""
+    scheme, sep, rest = uri.partition("://")
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg{sep}{rest}"
+    return uri
 
 
 def ledger() -> Ledger:
