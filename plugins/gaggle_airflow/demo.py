@@ -37,6 +37,7 @@ def demo_environment(out: Path) -> dict[str, str]:
     home = out.resolve() / "airflow"
     return {
         **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
@@ -44,7 +45,6 @@ def demo_environment(out: Path) -> dict[str, str]:
         "AIRFLOW__CORE__MAX_MAP_LENGTH": "2000",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "false",
         "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_HOST": "127.0.0.1",
         "GAGGLE_FORGE_ROOT": str(out.resolve() / "forge"),
         "GAGGLE_REPORTS_DIR": str(out.resolve() / "reports"),
         "GAGGLE_MERGE_POKE_SECONDS": "1",
