@@ -7,6 +7,7 @@ to undo it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -130,6 +131,7 @@ def _llm_changes(
         return []
     lines = []
     accepted = llm.accepted()
+    checks = "`offline`" if backend == "offline" else f"`offline` and `{backend}`"
     if accepted:
         lines += [
             "### Lines written by an LLM: review these twice",
@@ -137,7 +139,7 @@ def _llm_changes(
             f"The rules could not decide these lines, so `{llm.model}` proposed them. gaggle "
             "accepted each proposal only after checking that it changes only lines holding "
             "old references, still parses, keeps manual columns for you, and passes the "
-            f"offline and `{backend}` validation. A reviewer's judgment still matters most here.",
+            f"{checks} validation. A reviewer's judgment still matters most here.",
             "",
         ]
         for file in accepted:
@@ -148,15 +150,15 @@ def _llm_changes(
                     else f"{edit.line}-{edit.last_line}"
                 )
                 link = line_url(file.path, edit.line)
-                after = edit.after.replace("\n", " / ").strip()
-                lines.append(f"- [`{file.path}:{span}`]({link}): `{_code(after)}`")
+                after = " / ".join(part.strip() for part in edit.after.split("\n"))
+                lines.append(f"- [`{file.path}:{span}`]({link}): {_inline_code(after)}")
         lines.append("")
     others = [f for f in llm.files if f.status != "accepted"]
     if others:
         lines += ["The LLM fallback left these files for a human:", ""]
         for file in others:
             why = "; ".join(file.errors[:2]) or file.note or ", ".join(file.undecided.values())
-            lines.append(f"- `{file.path}` ({file.status}): {_code(why)}")
+            lines.append(f"- `{file.path}` ({file.status}): {_prose(why)}")
         lines.append("")
     cached = f", {llm.cache_hits} answers reused from the cache" if llm.cache_hits else ""
     lines += [
@@ -168,6 +170,14 @@ def _llm_changes(
     return lines
 
 
-def _code(text: str) -> str:
-    """Text safe inside a Markdown table cell or inline code span."""
-    return text.replace("`", "'").replace("|", "/").replace("\n", " ")[:300]
+def _inline_code(text: str) -> str:
+    """A Markdown code span that shows `text` exactly, backticks included."""
+    text = text[:300]
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence, pad = "`" * (longest + 1), " " if longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _prose(text: str) -> str:
+    """Text for a list item: one line, no backtick runs that would open a code span."""
+    return re.sub(r"`+", "'", text.replace("\n", " "))[:300]

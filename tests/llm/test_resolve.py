@@ -259,7 +259,7 @@ def test_malformed_answers_are_sent_back_then_a_good_one_is_accepted(
 
     assert report.files[0].status == "accepted"
     assert report.files[0].attempts == 3
-    assert "exactly one fenced ```json block; it holds no" in server.requests[1].last_user_text
+    assert "exactly one fenced ```json block; it holds none" in server.requests[1].last_user_text
     assert "is not valid JSON" in server.requests[2].last_user_text
 
 

@@ -38,7 +38,7 @@ def parse_answer(text: str, lines: list[str]) -> tuple[Proposal | None, list[str
     """The proposal in an answer, or the reasons it cannot be read (sent back to the model)."""
     blocks = [body for tag, body in _BLOCK.findall(text) if tag.lower() in ("json", "")]
     if len(blocks) != 1:
-        found = "no" if not blocks else str(len(blocks))
+        found = "none" if not blocks else str(len(blocks))
         return None, [
             f"the answer must hold exactly one fenced ```json block; it holds {found}. "
             'Answer with one block: {"edits": [...], "undecided": [...]}'
