@@ -9,6 +9,7 @@ the tests fail under GAGGLE_REQUIRE_SERVICES=1 (CI) and skip loudly otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -22,11 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from gaggle.ledger import Ledger
 from gaggle.progress import BUCKETS
 
 from tests.conftest import ROOT
-from tests.ui.demo import EQUIVALENCE_REPO, build_demo
+from tests.ui.demo import EQUIVALENCE_REPO
 
 pytestmark = pytest.mark.integration
 
@@ -79,9 +81,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo):
     """`airflow api-server` on 127.0.0.1 with this repo's dags and plugins, a migrated
-    metadata database, two simple-auth users, and the demo ledger where the DAG writes it."""
+    metadata database, two simple-auth users, and a copy of the demo ledger where the DAG
+    writes it (no gaggle_ledger connection: $AIRFLOW_HOME/gaggle_ledger.db)."""
     home = tmp_path_factory.mktemp("airflow-ui")
     port = _free_port()
     (home / "passwords.json").write_text(json.dumps({u: p for u, p in USERS.values()}))
@@ -99,7 +102,8 @@ def server(tmp_path_factory):
     env.pop("AIRFLOW_CONN_GAGGLE_LEDGER", None)  # the ledger under AIRFLOW_HOME, as the DAG's
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
                    capture_output=True, timeout=300)  # fmt: skip
-    demo = build_demo(home, f"sqlite:///{home / 'gaggle_ledger.db'}")
+    shutil.copy(sa.make_url(demo.url).database, home / "gaggle_ledger.db")  # the demo's ledger
+    demo = dataclasses.replace(demo, url=f"sqlite:///{home / 'gaggle_ledger.db'}")
     log = (home / "api-server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port),
@@ -124,7 +128,7 @@ def server(tmp_path_factory):
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the group this test started, by its id
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=5)  # it drains connections for up to ~8 s; no need
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
