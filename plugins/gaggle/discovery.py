@@ -347,6 +347,14 @@ class Consumer:
     def principals(self) -> tuple[str, ...]:
         return tuple(sorted({r.principal for r in self.readers}))
 
+    def ledger_fields(self) -> dict[str, Any]:
+        """The ledger's discovery columns: `book.record(id, repo, status, **these)`."""
+        return {
+            "discovered_by": ",".join(self.sources),
+            "lineage_principals": ",".join(self.principals),
+            "lineage_last_read": self.last_read,
+        }
+
 
 @dataclass
 class Discovery:

@@ -100,6 +100,11 @@ def test_explicit_search_and_lineage_merge_into_one_deduplicated_list(tmp_path, 
     only = found.get("acme/lineage-only")
     assert only.sources == ("lineage",) and only.paths == () and only.last_read is not None
     assert found.get("acme/reports-sql").sources == ("code-search",)
+    assert growth.ledger_fields() == {
+        "discovered_by": "explicit,code-search,lineage",
+        "lineage_principals": "etl@acme.com",
+        "lineage_last_read": growth.readers[0].last_read,
+    }
     assert [r.principal for r in found.unattributed] == ["analyst@acme.com"]
     assert found.notes == []
 
