@@ -469,3 +469,37 @@ def test_a_bad_request_for_one_file_does_not_stop_the_others(tmp_path, server, s
 
     assert [f.status for f in report.files] == ["not-sent", "accepted"]
     assert report.stopped == ""
+
+
+def test_a_dbt_model_is_resolved_and_validated_through_dbt_compile(
+    tmp_path, server, settings, ledger
+):
+    import shutil
+
+    from tests.conftest import ROOT
+
+    root = tmp_path / "dbt"
+    shutil.copytree(ROOT / "tests/fixtures/repos/dbt/before", root)
+    text = (
+        "select user_id, signup_ms\nfrom `acme-prod.{{ var('core_dataset', 'core') }}.users_v1`\n"
+    )
+    make_repo(root, {"models/marts/by_dataset.sql": text})
+    outcome = rewrite(root)
+    model = only(outcome, "models/marts/by_dataset.sql")
+    assert (model.kind, [str(f.reason) for f in model.result.flags]) == (
+        "dbt-model",
+        ["unresolved-template"],
+    )
+    new_table = "from `acme-prod.{{ var('core_dataset', 'core') }}.users_v2`"
+    server.add(
+        answer(text, {1: "select user_id, signup_at as signup_ms", 2: new_table}),
+        answer(text, {1: "select user_id, unix_millis(signup_at) as signup_ms", 2: new_table}),
+    )
+
+    report = resolve(outcome, settings, ledger)
+
+    assert [(f.status, f.attempts) for f in report.files] == [("accepted", 2)]
+    assert "signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP" in (
+        server.requests[1].last_user_text
+    )
+    assert model.result.text.splitlines()[1] == new_table
