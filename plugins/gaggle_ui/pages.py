@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import DictLoader, Environment, select_autoescape
 
@@ -60,7 +60,7 @@ OVERVIEW = """{% extends "base.html" %}{% from "nums.html" import nums %}
  <span class="muted">· {{ m.id }}</span></h2>
 <div><b class="total">{{ m.total }}</b> repos, <b class="remaining">{{ m.remaining }}</b> remaining
  · DAG <a href="{{ airflow_root }}/dags/{{ m.dag_id|urlq }}" target="_top">{{ m.dag_id }}</a>
- {% if m.guide_url %}· <a href="{{ m.guide_url }}" target="_blank" rel="noopener">migration guide</a>{% endif %}
+ {% if m.guide_url %}· <a href="{{ m.guide_url|href }}" target="_blank" rel="noopener">migration guide</a>{% endif %}
  · <a href="{{ root }}/api/migrations/{{ m.id|urlq }}">JSON</a></div>
 {{ nums(m, root) }}
 {{ m.chart|safe }}
@@ -98,7 +98,7 @@ MIGRATION = """{% extends "base.html" %}{% from "nums.html" import nums %}
 <td><a class="repo" href="{{ root }}/migrations/{{ m.id|urlq }}/repos/{{ r.repo|urlq }}">{{ r.repo }}</a></td>
 <td>{{ r.frameworks|replace(',', ', ') }}</td>
 <td><span class="badge" style="background:{{ r.bucket|color }}33">{{ m.labels[r.bucket] }}</span><div class="muted">{{ r.status }}{% if r.attention %} · {{ r.attention }}{% endif %}</div></td>
-<td>{% if r.pr_url %}<a class="pr" href="{{ r.pr_url }}" target="_blank" rel="noopener">#{{ r.pr_number }}</a> {{ r.pr_state }}{% endif %}</td>
+<td>{% if r.pr_url %}<a class="pr" href="{{ r.pr_url|href }}" target="_blank" rel="noopener">#{{ r.pr_number }}</a> {{ r.pr_state }}{% endif %}</td>
 <td>{{ r.ci_state }}</td><td>{{ r.review_state }}</td>
 <td>{% if r.manual_decisions %}<a href="{{ root }}/migrations/{{ m.id|urlq }}/repos/{{ r.repo|urlq }}#decisions">{{ r.manual_decisions }}</a>{% else %}0{% endif %}</td>
 <td class="err">{{ r.last_error|truncate(160) }}</td>
@@ -124,7 +124,7 @@ REPO = """{% extends "base.html" %}
 <div class="card"><dl class="kv">
 <dt>Status</dt><dd>{{ r.status }}{% if r.attention %} · needs attention: {{ r.attention }}{% endif %}</dd>
 <dt>Frameworks</dt><dd>{{ r.frameworks|replace(',', ', ') or '–' }}</dd>
-<dt>Pull request</dt><dd>{% if r.pr_url %}<a class="pr" href="{{ r.pr_url }}" target="_blank" rel="noopener">#{{ r.pr_number }}</a> {{ r.pr_state }} on {{ r.branch }}{% else %}none yet{% endif %}</dd>
+<dt>Pull request</dt><dd>{% if r.pr_url %}<a class="pr" href="{{ r.pr_url|href }}" target="_blank" rel="noopener">#{{ r.pr_number }}</a> {{ r.pr_state }} on {{ r.branch }}{% else %}none yet{% endif %}</dd>
 <dt>CI / review</dt><dd>{{ r.ci_state or '–' }} / {{ r.review_state or '–' }}</dd>
 <dt>Files changed</dt><dd>{{ r.files_changed }}</dd>
 <dt>Manual decisions</dt><dd>{{ r.manual_decisions }}</dd>
@@ -140,7 +140,7 @@ REPO = """{% extends "base.html" %}
 <h2 id="decisions">Manual decisions ({{ r.decisions|length }})</h2>
 {% if r.decisions %}<table><thead><tr><th>File</th><th>Line</th><th>Reason</th><th>What to decide</th><th>Guide</th></tr></thead><tbody>
 {% for d in r.decisions %}<tr class="decision"><td>{{ d.path }}</td><td>{{ d.line }}:{{ d.column }}</td><td>{{ d.reason }}</td><td>{{ d.message }}</td>
-<td>{% if d.guide_url %}<a href="{{ d.guide_url }}" target="_blank" rel="noopener">guide</a>{% endif %}</td></tr>{% endfor %}
+<td>{% if d.guide_url %}<a href="{{ d.guide_url|href }}" target="_blank" rel="noopener">guide</a>{% endif %}</td></tr>{% endfor %}
 </tbody></table>{% else %}<p class="muted">None.</p>{% endif %}
 
 <h2 id="changes">Changes</h2>
@@ -191,13 +191,20 @@ def _diffclass(line: str) -> str:
     return {"+": "add", "-": "del"}.get(line[:1], "ctx")
 
 
+def _href(url: str) -> str:
+    """Links from the ledger only to web pages (and the local forge's file:// PRs)."""
+    return url if urlsplit(url).scheme in ("http", "https", "file") else ""
+
+
 def _color(bucket: str) -> str:
     from gaggle_ui.chart import color
 
     return color(bucket)
 
 
-ENV.filters.update(urlq=lambda s: quote(str(s), safe="/"), diffclass=_diffclass, color=_color)
+ENV.filters.update(
+    urlq=lambda s: quote(str(s), safe="/"), diffclass=_diffclass, color=_color, href=_href
+)
 
 COLUMNS = [
     ("repo", "Repo"),

@@ -130,12 +130,14 @@ def test_text_from_the_ledger_is_escaped(tmp_path, auth_manager):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     ledger = Ledger(url)
     ledger.migrate()
-    ledger.record("users_v2", "acme/<b>bold</b>", "failed", last_error="<script>alert(1)</script>")
+    ledger.record("users_v2", "acme/<b>bold</b>", "failed", last_error="<script>alert(1)</script>",
+                  pr_number=1, pr_url="javascript:alert(1)", pr_state="open")  # fmt: skip
     client = client_for(url)
     table = client.get("/migrations/users_v2").text
     assert "<script>alert(1)" not in table and "&lt;script&gt;alert(1)" in table
     repo = client.get(f"/migrations/users_v2/repos/{quote('acme/<b>bold</b>')}").text
     assert "<b>bold</b>" not in repo and "acme/&lt;b&gt;bold&lt;/b&gt;" in repo
+    assert "javascript:" not in table and "javascript:" not in repo
 
 
 def test_anonymous_pages_redirect_to_airflows_login_and_come_back(demo, auth_manager):
