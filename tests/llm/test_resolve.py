@@ -503,3 +503,24 @@ def test_a_dbt_model_is_resolved_and_validated_through_dbt_compile(
         server.requests[1].last_user_text
     )
     assert model.result.text.splitlines()[1] == new_table
+
+
+def test_report_and_outcome_survive_the_work_store_round_trip(tmp_path, server, settings, ledger):
+    """The pipeline hands the rewrite to later Airflow tasks as JSON: the LLM's part too."""
+    import json
+
+    from gaggle.llm import LlmReport
+    from gaggle.repo import RepoOutcome
+
+    root = make_repo(
+        tmp_path / "repo",
+        {"sql/active_users.sql": ACTIVE_USERS, "sql/signups_history.sql": SIGNUPS_HISTORY},
+    )
+    outcome = rewrite(root)
+    server.add(answer(ACTIVE_USERS, ACTIVE_USERS_MIGRATED), "no block")
+    report = resolve(outcome, replace(settings, max_attempts=1), ledger)
+
+    again = LlmReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again == report and again.changes == 4
+    stored = RepoOutcome.from_json(json.loads(json.dumps(outcome.to_json())), root)
+    assert [f.result for f in stored.files] == [f.result for f in outcome.files]

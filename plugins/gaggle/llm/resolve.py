@@ -83,7 +83,19 @@ class LlmReport:
         }
 
     def to_dict(self) -> dict:
+        """JSON-ready; `from_dict` rebuilds it (e.g. from the ledger's work store)."""
         return {**asdict(self), "changes": self.changes}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LlmReport:
+        fields = {k: v for k, v in data.items() if k not in ("files", "changes")}
+        report = cls(**fields)
+        for item in data.get("files", []):
+            edits = [LlmEdit(**edit) for edit in item.get("edits", [])]
+            undecided = {int(line): why for line, why in item.get("undecided", {}).items()}
+            rest = {k: v for k, v in item.items() if k not in ("edits", "undecided")}
+            report.files.append(LlmFileReport(**rest, edits=edits, undecided=undecided))
+        return report
 
 
 def resolve_with_llm(
