@@ -16,10 +16,10 @@ from gaggle.ledger import Ledger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gaggle_ui import data, pages
+from gaggle_ui.asgi import URL_PREFIX
 from gaggle_ui.auth import get_user, login_url, may_read_migration, require_migration
 from gaggle_ui.chart import burndown_svg
 
-URL_PREFIX = "/gaggle"
 INVALID_TOKEN = "Invalid JWT token"  # Airflow's 403 for a token that does not validate
 
 User = Annotated[object, Depends(get_user)]
