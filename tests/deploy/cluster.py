@@ -281,12 +281,19 @@ class Cluster:
         return self._token
 
     def request(self, method: str, path: str, body: dict | None = None, **params):
+        """One REST call; a refused or dropped connection (a loaded machine) is retried."""
         import httpx
 
-        return httpx.request(
-            method, f"{self.base_url}{path}", json=body, params=params or None,
-            headers={"Authorization": f"Bearer {self.token()}"}, timeout=60,
-        )  # fmt: skip
+        for attempt in range(5):
+            try:
+                return httpx.request(
+                    method, f"{self.base_url}{path}", json=body, params=params or None,
+                    headers={"Authorization": f"Bearer {self.token()}"}, timeout=60,
+                )  # fmt: skip
+            except httpx.TransportError:
+                if attempt == 4:
+                    raise
+                time.sleep(2)
 
     def api(self, method: str, path: str, body: dict | None = None, **params) -> dict:
         response = self.request(method, path, body, **params)
