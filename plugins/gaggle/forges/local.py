@@ -80,6 +80,7 @@ class LocalForge:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.search_notes: list[str] = []  # what the last search could not cover
 
     # ------------------------------------------------------------ repos
 
@@ -144,12 +145,17 @@ class LocalForge:
         owners = {v.lower() for v in parsed.values("org") + parsed.values("user")}
         names = {v.lower() for v in parsed.values("repo")}
         found: dict[str, set[str]] = {}
+        self.search_notes = []
         for repo in self.repos():
             if owners and repo.split("/", 1)[0].lower() not in owners:
                 continue
             if names and repo.lower() not in names:
                 continue
-            paths = self._search_repo(repo, parsed)
+            try:
+                paths = self._search_repo(repo, parsed)
+            except LocalForgeError as err:  # one unreadable repo must not hide the others
+                self.search_notes.append(f"{repo} could not be searched: {err}")
+                continue
             if paths:
                 found[repo] = paths
         return found
