@@ -30,6 +30,7 @@ from gaggle.forges.base import (
     codeowners_for,
 )
 from gaggle.ledger import Ledger
+from gaggle.llm import LlmReport, LlmSettings, resolve_with_llm
 from gaggle.repo import RepoOutcome, rewrite_repo
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
@@ -64,6 +65,7 @@ class _Work:
     files: dict[str, str]
     outcome: RepoOutcome
     validations: list[StatementResult] | None = None
+    llm: LlmReport | None = None  # what the LLM fallback did, when it was on
 
     @property
     def changes(self) -> tuple[FileChange, ...]:
@@ -98,6 +100,8 @@ class Steps:
     trace: dict = field(default_factory=dict)  # e.g. dag_run_id, map_index: kept with the state
     log: Callable[[str], None] = print
     close_orphans: bool = True  # close gaggle's open PR in a repo that no longer needs it
+    llm: LlmSettings | None = None  # the LLM fallback for what rules cannot do; None: off
+    run_id: str = "cli"  # the LLM budget is per (migration, run)
 
     # ------------------------------------------------------------ the steps
 
@@ -269,23 +273,38 @@ class Steps:
         )
         return snapshot
 
+    def _rewrite_key(self, base_sha: str) -> str:
+        """The commit, the spec, and whether the LLM may help: what a rewrite depends on."""
+        helper = f"llm={self.llm.model}" if self.llm and self.llm.enabled else "rules"
+        return f"{base_sha}:{spec_digest(self.migration)}:{helper}"
+
     def _rewritten(self, repo: str, base_sha: str) -> _Work:
         snapshot = self._snapshot(repo, base_sha)
-        key = f"{base_sha}:{spec_digest(self.migration)}"
+        key = self._rewrite_key(base_sha)
         kept = self.ledger.get_work(self.migration.id, repo, "rewrite", key)
+        llm = None
         with checked_out(snapshot["files"]) as root:
             if kept is not None:
-                outcome = RepoOutcome.from_json(json.loads(kept), root)
+                data = json.loads(kept)
+                outcome = RepoOutcome.from_json(data["outcome"], root)
+                llm = LlmReport.from_dict(data["llm"]) if data["llm"] else None
             else:
                 outcome = rewrite_repo(root, self.migration, write=False)
-                data = json.dumps(outcome.to_json()).encode()
-                self.ledger.put_work(self.migration.id, repo, "rewrite", key, data)
+                if self.llm is not None and self.llm.enabled:
+                    llm = resolve_with_llm(
+                        outcome, self.migration, self.validator, self.llm, self.ledger,
+                        self.run_id, repo,
+                    )  # fmt: skip
+                data = {"outcome": outcome.to_json(), "llm": llm.to_dict() if llm else None}
+                self.ledger.put_work(
+                    self.migration.id, repo, "rewrite", key, json.dumps(data).encode()
+                )
             outcome.repo = Path(repo)
-        return _Work(snapshot["base_branch"], base_sha, snapshot["files"], outcome)
+        return _Work(snapshot["base_branch"], base_sha, snapshot["files"], outcome, llm=llm)
 
     def _validated(self, repo: str, base_sha: str) -> _Work:
         work = self._rewritten(repo, base_sha)
-        key = f"{base_sha}:{spec_digest(self.migration)}:{self._backend}"
+        key = f"{self._rewrite_key(base_sha)}:{self._backend}"
         kept = self.ledger.get_work(self.migration.id, repo, "validation", key)
         if kept is not None:
             work.validations = [_statement(item) for item in json.loads(kept)]
@@ -322,6 +341,7 @@ class Steps:
     def _rewrite_fields(self, work: _Work) -> dict:
         files = work.outcome.files
         return {
+            **(work.llm.ledger_fields() if work.llm else {}),
             "frameworks": ",".join(work.outcome.frameworks),
             "files_changed": sum(1 for f in files if f.result.changed),
             "manual_decisions": sum(
@@ -338,6 +358,8 @@ class Steps:
             "diff": work.diff[:MAX_DIFF_CHARS],
             "guide_url": self.migration.guide_url,
         }
+        if work.llm is not None:
+            details["llm"] = work.llm.to_dict()
         if work.validations is not None:
             details["validation"] = {
                 "backend": self._backend,
@@ -357,6 +379,7 @@ class Steps:
             work.validations or [],
             lambda path, line: f"../blob/{settings.branch}/{path}#L{line}",
             self._backend,
+            llm=work.llm,
         )
         return Proposal(
             repo=repo,

@@ -126,3 +126,44 @@ def forge(ledger_engine=None):
     from gaggle.forges.local import LocalForge
 
     return LocalForge(Path(os.environ.get("GAGGLE_FORGE_ROOT", airflow_home() / "forge")))
+
+
+ANTHROPIC_CONN_ID = "anthropic_default"
+
+
+def llm_settings(use_llm: bool, conn_id: str = ANTHROPIC_CONN_ID):
+    """The LLM fallback's settings: the environment (ANTHROPIC_API_KEY, GAGGLE_LLM_*),
+    overridden by the `anthropic_default` connection when it exists (key in `password`,
+    API URL in `host`, extras model, max_attempts, max_tokens, run_budget_usd, timeout_s,
+    max_retries, temperature, prices). On only when the run asks and a key is known."""
+    from dataclasses import replace
+
+    from airflow.exceptions import AirflowNotFoundException
+    from gaggle.llm import DEFAULT_PRICES, llm_settings_from_environment
+    from gaggle.llm.settings import parse_prices
+
+    settings = llm_settings_from_environment(os.environ)
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        connection = None
+    if connection is not None:
+        extra = connection.extra_dejson
+        numbers = {
+            name: kind(extra[name])
+            for name, kind in (
+                ("max_attempts", int), ("max_tokens", int), ("run_budget_usd", float),
+                ("timeout_s", float), ("max_retries", int), ("temperature", float),
+            )
+            if name in extra
+        }  # fmt: skip
+        host = connection.host or ""
+        settings = replace(
+            settings,
+            api_key=connection.password or settings.api_key,
+            base_url=(host if "://" in host else f"https://{host}") if host else settings.base_url,
+            model=extra.get("model", settings.model),
+            prices={**DEFAULT_PRICES, **parse_prices(extra.get("prices", ""), "prices extra")},
+            **numbers,
+        )
+    return replace(settings, enabled=bool(use_llm and settings.api_key))

@@ -67,7 +67,10 @@ def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
                 description="validator: offline, DuckDB equivalence, or BigQuery dry runs",
             ),
             "use_llm": Param(
-                False, type="boolean", description="let the LLM fallback try what rules cannot"
+                False,
+                type="boolean",
+                description="let the LLM fallback (anthropic_default connection) try what rules "
+                "cannot; every proposal is verified",
             ),
         },
         render_template_as_native_obj=True,
@@ -244,14 +247,18 @@ def _steps(folder: str):
     with the task's run id and map index kept beside each state it writes."""
     from gaggle.pipeline import Steps
 
-    from gaggle_airflow.connections import forge, ledger
+    from gaggle_airflow.connections import forge, ledger, llm_settings
 
     context = get_current_context()
+    params = context["params"]
     spec = _spec(folder)
     book = ledger()
     trace = {"dag_run_id": context["run_id"], "map_index": context["ti"].map_index}
-    validator = _validator_for(folder, context["params"]["backend"])
-    return Steps(forge(book.engine), spec, book, validator, trace=trace)
+    validator = _validator_for(folder, params["backend"])
+    return Steps(
+        forge(book.engine), spec, book, validator, trace=trace,
+        llm=llm_settings(params["use_llm"]), run_id=context["run_id"],
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=16)

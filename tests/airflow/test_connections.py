@@ -60,3 +60,46 @@ def test_no_github_credentials_is_a_clear_error():
 
     with pytest.raises(ValueError, match="no GitHub credentials"):
         forge_from_environment({})
+
+
+def test_llm_settings_from_the_anthropic_connection_reach_its_endpoint(monkeypatch, tmp_path):
+    from gaggle.ledger import Ledger
+    from gaggle.repo import rewrite_repo
+    from gaggle_airflow.connections import llm_settings
+
+    from tests.fakes.anthropic_server import API_KEY, FakeAnthropic
+    from tests.llm.conftest import ACTIVE_USERS, ACTIVE_USERS_MIGRATED, answer, make_repo
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with FakeAnthropic() as server:
+        connection = {
+            "conn_type": "generic", "host": server.endpoint, "password": API_KEY,
+            "extra": {"model": "claude-from-connection", "max_attempts": 2,
+                      "prices": "claude-from-connection=1/5"},
+        }  # fmt: skip
+        monkeypatch.setenv("AIRFLOW_CONN_ANTHROPIC_DEFAULT", json.dumps(connection))
+        assert not llm_settings(use_llm=False).enabled  # the run did not ask
+        settings = llm_settings(use_llm=True)
+        assert (settings.enabled, settings.model, settings.max_attempts) == (
+            True, "claude-from-connection", 2,
+        )  # fmt: skip
+        from gaggle.llm import resolve_with_llm
+        from gaggle.spec import load_migration
+
+        migration = load_migration(DEMO_MIGRATION)
+        root = make_repo(tmp_path / "repo", {"sql/a.sql": ACTIVE_USERS})
+        server.add(answer(ACTIVE_USERS, ACTIVE_USERS_MIGRATED))
+        ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+        ledger.migrate()
+        outcome = rewrite_repo(root, migration, write=False)
+        report = resolve_with_llm(outcome, migration, None, settings, ledger, "r", "acme/a")
+        assert report.changes == 4
+        assert server.requests[0].body["model"] == "claude-from-connection"
+
+
+def test_without_a_key_the_llm_stays_off_whatever_the_run_asks(monkeypatch):
+    from gaggle_airflow.connections import llm_settings
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_ANTHROPIC_DEFAULT", raising=False)
+    assert not llm_settings(use_llm=True).enabled
