@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from airflow.sdk import BaseHook
@@ -83,32 +84,46 @@ def github_forge(conn_id: str = GITHUB_CONN_ID, **kwargs):
 
 
 LEDGER_CONN_ID = "gaggle_ledger"
+_LEDGERS: dict = {}
+_LEDGERS_LOCK = threading.Lock()
 
 
 def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
 
 
+def ledger_url(conn_id: str = LEDGER_CONN_ID) -> str:
+    """The `gaggle_ledger` connection (Postgres when deployed), else SQLite under
+    AIRFLOW_HOME."""
+    try:
+        uri = BaseHook.get_connection(conn_id).get_uri()
+    except Exception:  # no such connection; the error type differs in tasks and servers
+        return f"sqlite:///{airflow_home() / 'gaggle_ledger.db'}"
+    return sqlalchemy_url(uri)
+
+
+def sqlalchemy_url(uri: str) -> str:
+    """Airflow writes a Postgres connection as postgres://, a scheme SQLAlchemy 2 dropped;
+    the driver installed is psycopg 3."""
+    scheme, sep, rest = uri.partition("://")
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg{sep}{rest}"
+    return uri
+
+
 def ledger(conn_id: str = LEDGER_CONN_ID):
-    """The ledger behind the `gaggle_ledger` connection (Postgres when deployed), else
-    SQLite under AIRFLOW_HOME; its schema brought up to date."""
-    from airflow.exceptions import AirflowNotFoundException
+    """The ledger, its schema brought up to date: one per URL per process (one engine,
+    one pool, one schema check), shared by the tasks and the dashboard."""
     from gaggle.ledger import Ledger
 
-    try:
-        url = BaseHook.get_connection(conn_id).get_uri()
-    except AirflowNotFoundException:
-        url = f"sqlite:///{airflow_home() / 'gaggle_ledger.db'}"
-    if url.startswith("postgres://") or url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # the driver we ship
-    if url not in _LEDGERS:  # one engine and one schema check per process, not per task
-        found = Ledger(url)
-        found.migrate()
-        _LEDGERS[url] = found
-    return _LEDGERS[url]
-
-
-_LEDGERS: dict = {}
+    url = ledger_url(conn_id)
+    with _LEDGERS_LOCK:
+        found = _LEDGERS.get(url)
+        if found is None:
+            found = Ledger(url)
+            found.migrate()
+            _LEDGERS[url] = found
+    return found
 
 
 def forge(ledger_engine=None):
