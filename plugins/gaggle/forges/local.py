@@ -110,11 +110,25 @@ class LocalForge:
         return branch, self._git(path, "rev-parse", branch).strip()
 
     def read_files(self, repo: str, ref: str) -> dict[str, str]:
+        """Every UTF-8 file at the ref, read through one `git cat-file --batch` process."""
         path = self.path(repo)
-        names = self._git(path, "ls-tree", "-r", "--name-only", "-z", ref).split("\0")
-        files = {}
-        for name in filter(None, names):
-            data = self._run(path, ["git", "show", f"{ref}:{name}"], text=False)
+        entries = []
+        for line in self._git(path, "ls-tree", "-r", "-z", ref).split("\0"):
+            if line:
+                meta, name = line.split("\t", 1)
+                mode, kind, sha = meta.split()
+                if kind == "blob" and mode != "120000":  # symbolic links are not followed
+                    entries.append((name, sha))
+        batch = self._run(
+            path, ["git", "cat-file", "--batch"],
+            stdin="".join(f"{sha}\n" for _, sha in entries).encode(), text=False,
+        )  # fmt: skip
+        files, offset = {}, 0
+        for name, _ in entries:
+            header_end = batch.index(b"\n", offset)
+            size = int(batch[offset:header_end].split()[2])
+            data = batch[header_end + 1 : header_end + 1 + size]
+            offset = header_end + 1 + size + 1  # the content, then a newline
             try:
                 files[name] = data.decode("utf-8")
             except UnicodeDecodeError:
