@@ -148,3 +148,39 @@ def test_snapshots_and_reports_tell_the_same_story(campaign, tmp_path):
     assert open_pr.pr_url in links and MIGRATION.guide_url in links
     table = status_table(status)
     assert with_pr[0] in table and "done: 2" in table
+
+
+def test_lineage_from_bigquery_jobs_keeps_a_repo_read_lately_from_done(campaign):
+    from gaggle.discovery import Lineage, label_value
+    from gaggle.sweep import lineage_check
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from tests.fakes.bigquery_server import FakeBigQuery
+
+    forge, ledger, with_pr = campaign
+    still_read, clean = with_pr[0], with_pr[1]
+    for repo in (still_read, clean):
+        forge.merge(repo, forge.pull_request(repo, BRANCH).number)
+    now = datetime.now(UTC)
+    jobs = [
+        {"user_email": "etl@acme.iam.gserviceaccount.com", "creation_time": now - timedelta(2),
+         "referenced_tables": ["acme-prod.core.users_v1"],
+         "labels": {"gaggle-repo": label_value(still_read)}},
+        {"user_email": "etl@acme.iam.gserviceaccount.com", "creation_time": now - timedelta(40),
+         "referenced_tables": ["acme-prod.core.users_v1"],
+         "labels": {"gaggle-repo": label_value(clean)}},  # before the window
+    ]  # fmt: skip
+    with FakeBigQuery(MIGRATION.catalog) as server:
+        server.add_jobs("acme-prod", "us", jobs)
+        client = bigquery.Client(
+            project="acme-prod", credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": server.endpoint},
+        )  # fmt: skip
+        check = lineage_check(Lineage.for_migration(MIGRATION, client), days=14)
+        sweep_migration(forge, MIGRATION, ledger, SweepSettings(lineage_days=14), lineage=check)
+    assert bucket_of(ledger.get(MIGRATION.id, clean)) == "done"
+    state = ledger.get(MIGRATION.id, still_read)
+    assert bucket_of(state) == "attention" and "etl@acme.iam.gserviceaccount.com (1 jobs" in (
+        state.attention
+    )

@@ -160,3 +160,16 @@ def references_left(files: dict[str, str], migration: Migration) -> list[str]:
     with checked_out(files) as root:
         outcome = rewrite_repo(root, migration, write=False)
     return [f.path for f in outcome.files if f.result.references_found]
+
+
+def lineage_check(lineage, days: int) -> LineageCheck:
+    """One JOBS query for the whole sweep (`gaggle.discovery.Lineage`), grouped by repo."""
+    from gaggle.discovery import repo_key
+
+    by_repo: dict[str, list[str]] = {}
+    for reader in lineage.readers(days):
+        if reader.repo is not None:
+            by_repo.setdefault(repo_key(reader.repo), []).append(
+                f"{reader.principal} ({reader.jobs} jobs, last {reader.last_read:%Y-%m-%d})"
+            )
+    return lambda repo, _days: by_repo.get(repo_key(repo), [])

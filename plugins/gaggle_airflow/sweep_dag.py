@@ -48,9 +48,9 @@ def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
         def sweep(migration_id: str) -> dict:
             from gaggle.spec import load_migration
             from gaggle.status_report import Status, status_table, write_reports
-            from gaggle.sweep import SweepSettings, sweep_migration
+            from gaggle.sweep import SweepSettings, lineage_check, sweep_migration
 
-            from gaggle_airflow.connections import airflow_home, forge, ledger
+            from gaggle_airflow.connections import airflow_home, forge, ledger, lineage_for
 
             params = get_current_context()["params"]
             migration = load_migration(migrations / migration_id)
@@ -58,7 +58,9 @@ def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
             settings = SweepSettings(
                 params["nudge_after_days"], params["nudge_every_days"], params["lineage_days"]
             )
-            result = sweep_migration(forge(book.engine), migration, book, settings)
+            lineage = lineage_for(migration)
+            check = lineage_check(lineage, settings.lineage_days) if lineage else None
+            result = sweep_migration(forge(book.engine), migration, book, settings, lineage=check)
             status = Status.read(migration, book, datetime.now(UTC))
             folder = Path(os.environ.get("GAGGLE_REPORTS_DIR", airflow_home() / "gaggle_reports"))
             for path in write_reports(status, folder / migration.id):
