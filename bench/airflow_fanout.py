@@ -134,7 +134,8 @@ def _engine_only(forge_root: Path, repos: list[str]) -> float:
 
 
 def parse_time(home: Path, migrations: int = 20) -> tuple[float, float, int]:
-    """(wall, Airflow's summed per-file parse seconds, DAGs) for a folder of N migrations."""
+    """(cold, warm) summed per-file parse seconds as Airflow's DagBag reports them, and the
+    number of DAGs, for a folder of N migrations."""
     folder, dags = home / "migrations", home / "parse-dags"
     dags.mkdir(parents=True, exist_ok=True)
     source = ROOT / "include" / "migrations" / "users_v2"
@@ -148,13 +149,16 @@ def parse_time(home: Path, migrations: int = 20) -> tuple[float, float, int]:
             f"dag = migration_dag({name!r})\n"
         )
     env = {**_environment(home, dags, home / "forge"), "GAGGLE_MIGRATIONS": str(folder)}
-    result = subprocess.run(
-        [sys.executable, "-c", PARSE, str(dags)], env=env, capture_output=True, text=True
-    )
-    line = next(x for x in result.stdout.splitlines() if x.startswith("PARSE"))
-    _, count, errors, wall, files = line.split()
-    assert errors == "0", result.stdout
-    return float(wall), float(files), int(count)
+    figures = []
+    for _ in range(2):  # cold: every spec validated; warm: the DAG processor's steady state
+        result = subprocess.run(
+            [sys.executable, "-c", PARSE, str(dags)], env=env, capture_output=True, text=True
+        )
+        line = next(x for x in result.stdout.splitlines() if x.startswith("PARSE"))
+        _, count, errors, _, files = line.split()
+        assert errors == "0", result.stdout
+        figures.append(float(files))
+    return figures[0], figures[1], int(count)
 
 
 def main(repos: int = 1800) -> None:
@@ -164,8 +168,11 @@ def main(repos: int = 1800) -> None:
 
     with tempfile.TemporaryDirectory(prefix="gaggle-bench-") as tmp:
         home = Path(tmp)
-        wall, files, count = parse_time(home)
-        print(f"parse: {count} migration DAGs in {files:.2f} s of file parsing ({wall:.2f} s wall)")
+        cold, warm = parse_time(home)[:2]
+        print(
+            f"parse of 20 migration DAG files: {cold:.2f} s cold (specs validated), "
+            f"{warm:.2f} s warm (validated specs cached by content)"
+        )
 
         forge_root = home / "forge"
         named = load_migration(ROOT / "include" / "migrations" / "users_v2").consumers.repos
