@@ -1,7 +1,7 @@
 """End to end: a real `airflow api-server` loads the plugin, Airflow's own authentication
 guards it, and a real headless Chromium (Debian's, driven by playwright) logs in through
 Airflow's login page, reads the dashboard like a person, filters the table, opens a repo,
-and saves the screenshot at docs/dashboard.png.
+and saves the screenshot at build/ui/dashboard.png (docs/dashboard.png is a copy of one).
 
 Set-up installs Debian's chromium when it is missing (as root, with apt-get). Without it,
 the tests fail under GAGGLE_REQUIRE_SERVICES=1 (CI) and skip loudly otherwise.
@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
-SCREENSHOT = ROOT / "docs" / "dashboard.png"
+SCREENSHOT = ROOT / "build" / "ui" / "dashboard.png"
 
 
 def _unavailable(reason: str):
@@ -250,7 +250,7 @@ def test_a_person_logs_in_reads_the_dashboard_filters_and_opens_a_repo(server, c
             frame.get_by_role("link", name="Move consumers of core.users_v1").click()
             frame.locator("#repos tbody tr").first.wait_for()
             page.wait_for_timeout(500)  # let the frame paint before the picture
-            SCREENSHOT.parent.mkdir(exist_ok=True)
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
         finally:
             browser.close()
