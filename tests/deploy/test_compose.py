@@ -101,7 +101,12 @@ def test_every_airflow_service_shares_the_celery_settings(compose):
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == (
             "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         )
-        assert "@postgres/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        sync = sa.engine.make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        asynchronous = sa.engine.make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"])
+        assert (sync.host, sync.drivername) == ("postgres", "postgresql+psycopg")
+        # Without its own async URL Airflow derives one for asyncpg, which is not installed.
+        assert asynchronous.set(drivername="postgresql+psycopg") == sync
+        assert asynchronous.drivername == "postgresql+psycopg_async"
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
             "http://airflow-apiserver:8080/execution/"
         )
