@@ -195,3 +195,21 @@ def test_renamed_using_column_in_an_outer_join_is_flagged():
     )
     assert "USING (country)" in result.text
     assert FlagReason.AMBIGUOUS_COLUMN in {f.reason for f in result.flags}
+
+
+def test_dynamic_sql_naming_an_old_table_inside_a_string_is_flagged_not_missed():
+    sql = (
+        'DECLARE q STRING DEFAULT "SELECT country FROM `acme-prod.core.users_v1`";\n'
+        "EXECUTE IMMEDIATE q;\n"
+        "SELECT 'users_v1 report' AS title, country FROM `acme-prod.core.users_v1`;\n"
+        "EXECUTE IMMEDIATE FORMAT(\"SELECT * FROM core.users_v1 WHERE ds = '%s'\", '2024');\n"
+        "SELECT 'analytics.events_20240101 and core.users_v10' AS unrelated;\n"
+        "SELECT 'core.users_v1' AS source_table;\n"  # names the table as data: not a read
+    )
+    result = ENGINE.rewrite(sql)
+    flagged = [(f.line, f.reason) for f in result.flags]
+    assert flagged == [(1, FlagReason.UNRESOLVED_REFERENCE), (4, FlagReason.UNRESOLVED_REFERENCE)]
+    assert "reads the old table core.users_v1 (dynamic SQL?)" in result.flags[1].message
+    lines = result.text.splitlines()
+    assert lines[0] == sql.splitlines()[0] and lines[3] == sql.splitlines()[3]  # strings untouched
+    assert "`acme-prod.core.users_v2`" in lines[2] and "'users_v1 report'" in lines[2]

@@ -93,11 +93,27 @@ class _ManualUse:
     rule: ColumnRule
 
 
+STRING_TOKENS = {TokenType.STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING}
+
+
 class SqlRewriter:
     """Rewrites BigQuery SQL for one migration; build once, use for many files."""
 
     def __init__(self, migration: Migration) -> None:
         self.migration = migration
+        # A string holding a statement (SELECT, INSERT, ... then FROM/JOIN/... and the name)
+        # reads an old table: dynamic SQL, see _check_string. A string that merely names
+        # the table (a label, a description) is data, not a read.
+        names = "|".join(
+            rf"(?:[\w-]+[.:])?{re.escape(p.old.dataset)}\.{re.escape(p.old.table.rstrip('*'))}"
+            + (r"\w*" if p.old.is_wildcard else r"(?!\w)")
+            for p in migration.tables
+        )
+        self.old_table_in_string = re.compile(
+            r"\b(?:select|insert|update|delete|merge)\b.*?"
+            rf"\b(?:from|join|into|update|table|using)\s+`?(?P<name>{names})",
+            re.IGNORECASE | re.DOTALL,
+        )
         self.tables = TableMatcher(migration)
         self.rules = {pair.old: migration.rules_for(pair.old) for pair in migration.tables}
         self.new_for = {pair.old: pair.new for pair in migration.tables}
@@ -947,6 +963,9 @@ class _FileRewrite:
         aliases = self.alias_words
         covered = [(e.start, e.end) for e in self.edits] + self.placed
         for position, token in enumerate(self.tokens):
+            if token.token_type in STRING_TOKENS:
+                self._check_string(token)
+                continue
             if token.token_type not in (TokenType.VAR, TokenType.IDENTIFIER):
                 continue
             last = token.text.lower().rsplit(".", 1)[-1]
@@ -962,6 +981,18 @@ class _FileRewrite:
                 FlagReason.UNRESOLVED_REFERENCE,
                 f"{token.text} names an old table in a place the engine cannot rewrite; "
                 "migrate it by hand",
+            )
+
+    def _check_string(self, token) -> None:
+        """A string literal naming an old table is dynamic SQL (EXECUTE IMMEDIATE, FORMAT):
+        the engine does not edit inside strings, so a human (or the LLM) must."""
+        match = self.engine.old_table_in_string.search(token.text)
+        if match:
+            self._flag_at(
+                (token.start, token.end + 1),
+                FlagReason.UNRESOLVED_REFERENCE,
+                f"a string literal reads the old table {match.group('name')} (dynamic SQL?); "
+                "the engine does not edit inside strings: migrate it by hand",
             )
 
     def _names_another_table(self, position: int) -> bool:
