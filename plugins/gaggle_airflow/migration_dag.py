@@ -170,6 +170,8 @@ def _summarize(migration_id: str, repos: list[str]) -> dict:
     """Every repo's outcome in this run, whatever happened to the others."""
     from gaggle.progress import counts_of
 
+    if repos is None:  # discover_consumers failed: its log says why
+        raise AirflowFailException("no consumer list: discover_consumers failed")
     from gaggle_airflow.connections import ledger
 
     states = {s.repo: s for s in ledger().states(migration_id)}
