@@ -184,3 +184,27 @@ def test_lineage_from_bigquery_jobs_keeps_a_repo_read_lately_from_done(campaign)
     assert bucket_of(state) == "attention" and "etl@acme.iam.gserviceaccount.com (1 jobs" in (
         state.attention
     )
+
+
+def test_a_reopened_repo_gets_a_follow_up_pr_and_is_done_once_that_merges(campaign):
+    forge, ledger, with_pr = campaign
+    repo = with_pr[0]
+    forge.merge(repo, forge.pull_request(repo, BRANCH).number)
+    sweep_migration(forge, MIGRATION, ledger)
+    _commit(forge, repo, "sql/late.sql", "select user_id from `acme-prod.core.users_v1`\n")
+    sweep_migration(forge, MIGRATION, ledger)
+    assert bucket_of(ledger.get(MIGRATION.id, repo)) == "attention"
+
+    run = run_repo(forge, repo, MIGRATION, OfflineValidator(MIGRATION.catalog), ledger=ledger)
+    assert run.status == "created"
+    state = ledger.get(MIGRATION.id, repo)
+    assert state.branch == f"{BRANCH}-2" and bucket_of(state) in ("open", "decision")
+    records = forge.records(repo)
+    assert records[BRANCH]["state"] == "merged" and records[f"{BRANCH}-2"]["state"] == "open"
+    assert records[f"{BRANCH}-2"]["title"].endswith("(follow-up)")
+    again = run_repo(forge, repo, MIGRATION, OfflineValidator(MIGRATION.catalog), ledger=ledger)
+    assert again.status == "unchanged" and len(forge.records(repo)) == 2  # no third PR
+
+    forge.merge(repo, records[f"{BRANCH}-2"]["number"])
+    sweep_migration(forge, MIGRATION, ledger)
+    assert bucket_of(ledger.get(MIGRATION.id, repo)) == "done"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -178,8 +179,13 @@ class Steps:
                 self.log(f"dry run: {repo} would get this change\n{work.diff}")
                 self._record(repo, "dry-run", {"files": len(work.changes)})
                 return {**result, "status": "dry-run"}
-            settings = self.migration.pull_request
-            existing = self.forge.pull_request(repo, settings.branch)
+            branch = self.branch_of(repo)
+            existing = self.forge.pull_request(repo, branch)
+            if existing is not None and existing.state == "merged":
+                # Merged, yet the default branch reads an old table again (a revert, a new
+                # query): the change goes to a follow-up PR on a branch of its own.
+                branch = follow_up_branch(self.migration.pull_request.branch, branch)
+                existing = self.forge.pull_request(repo, branch)
             if (
                 existing is None
                 and max_prs
@@ -187,14 +193,16 @@ class Steps:
             ):
                 self._record(repo, "capped", {"max_prs": max_prs})
                 return {**result, "status": "capped"}
-            outcome = self.forge.propose(self._proposal(repo, work))
-            self.record_pull(repo, outcome.pull_request, outcome.action, {"notes": outcome.notes})
+            outcome = self.forge.propose(self._proposal(repo, work, branch))
+            self.record_pull(
+                repo, outcome.pull_request, outcome.action, {"notes": outcome.notes}, branch
+            )
             number = outcome.pull_request.number if outcome.pull_request else None
             return {**result, "status": outcome.action, "pr": number}
 
     def await_merge(self, repo: str) -> str | None:
         """The PR's state now (merged, closed, open), recorded when it changed; None: no PR."""
-        pull = self.forge.pull_request(repo, self.migration.pull_request.branch)
+        pull = self.forge.pull_request(repo, self.branch_of(repo))
         if pull is None:
             return None
         state = self.ledger.get(self.migration.id, repo)
@@ -215,20 +223,31 @@ class Steps:
         self.validate(repo, sha)
         opened = self.open_pr(repo, sha, dry_run=dry_run)
         work = self._validated(repo, sha)
-        pull = self.forge.pull_request(repo, self.migration.pull_request.branch)
+        pull = self.forge.pull_request(repo, self.branch_of(repo))
         proposal = ProposalOutcome(opened["status"], pull) if opened["pr"] else None
         return RepoRun(repo, opened["status"], work.outcome, work.validations, proposal, work.diff)
 
     # ------------------------------------------------------------ the ledger
 
+    def branch_of(self, repo: str) -> str:
+        """gaggle's branch in the repo: the spec's, or the follow-up branch a later run
+        opened after the first PR had merged."""
+        state = self.ledger.get(self.migration.id, repo)
+        return state.branch if state and state.branch else self.migration.pull_request.branch
+
     def record_pull(
-        self, repo: str, pull: PullRequest | None, status: str, detail: dict | None = None
+        self,
+        repo: str,
+        pull: PullRequest | None,
+        status: str,
+        detail: dict | None = None,
+        branch: str | None = None,
     ) -> None:
         """A PR's state as the forge reports it; closed unmerged asks a human to look."""
         fields: dict = {}
         if pull is not None:
             fields = {
-                "branch": self.migration.pull_request.branch,
+                "branch": branch or self.branch_of(repo),
                 "pr_number": pull.number,
                 "pr_url": pull.url,
                 "pr_state": pull.state,
@@ -329,7 +348,7 @@ class Steps:
     def _settle(self, repo: str, base_sha: str, fields: dict) -> dict:
         """No reference to change: close gaggle's own PR if it is still open (an orphan)."""
         status = "no-change-needed"
-        existing = self.forge.pull_request(repo, self.migration.pull_request.branch)
+        existing = self.forge.pull_request(repo, self.branch_of(repo))
         if self.close_orphans and existing is not None and existing.state == "open":
             tables = ", ".join(str(p.old) for p in self.migration.tables)
             self.forge.close(repo, existing.number, ORPHAN_COMMENT.format(tables=tables))
@@ -367,8 +386,9 @@ class Steps:
             }
         return details
 
-    def _proposal(self, repo: str, work: _Work) -> Proposal:
+    def _proposal(self, repo: str, work: _Work, branch: str) -> Proposal:
         settings = self.migration.pull_request
+        follow_up = branch != settings.branch
         decisions = any(
             str(flag.reason) in DECISIONS for f in work.outcome.files for flag in f.result.flags
         )
@@ -377,15 +397,15 @@ class Steps:
             self.migration,
             work.outcome,
             work.validations or [],
-            lambda path, line: f"../blob/{settings.branch}/{path}#L{line}",
+            lambda path, line: f"../blob/{branch}/{path}#L{line}",
             self._backend,
             llm=work.llm,
         )
         return Proposal(
             repo=repo,
             migration_id=self.migration.id,
-            branch=settings.branch,
-            title=settings.title,
+            branch=branch,
+            title=f"{settings.title} (follow-up)" if follow_up else settings.title,
             body=body,
             changes=changes,
             labels=settings.labels,
@@ -411,6 +431,12 @@ def run_repo(
     ledger = ledger or scratch_ledger()
     steps = Steps(forge, migration, ledger, validator, log=lambda _: None)
     return steps.run(repo, dry_run=dry_run, close_orphans=close_orphans)
+
+
+def follow_up_branch(base: str, current: str) -> str:
+    """The next branch after `current` merged: base-2, base-3, ..."""
+    match = re.fullmatch(re.escape(base) + r"-(\d+)", current)
+    return f"{base}-{int(match.group(1)) + 1 if match else 2}"
 
 
 def scratch_ledger() -> Ledger:

@@ -64,7 +64,7 @@ def sweep_migration(
     for state in ledger.states(migration.id):
         if state.pr_number is None:
             continue
-        pull = forge.pull_request(state.repo, migration.pull_request.branch)
+        pull = forge.pull_request(state.repo, state.branch or migration.pull_request.branch)
         if pull is None:
             continue
         result.refreshed += 1
@@ -73,7 +73,7 @@ def sweep_migration(
             state.ci_state,
             state.review_state,
         ):
-            steps.record_pull(state.repo, pull, f"pr-{pull.state}")
+            steps.record_pull(state.repo, pull, f"pr-{pull.state}", branch=state.branch or None)
         if pull.state == "open" and _nudge(forge, migration, ledger, state, pull, settings, now):
             result.nudged.append(state.repo)
         elif pull.state == "merged":
