@@ -35,10 +35,10 @@ from gaggle.llm import LlmReport, LlmSettings, resolve_with_llm
 from gaggle.repo import RepoOutcome, rewrite_repo
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
+from gaggle.sql.report import DECISIONS
 from gaggle.validation.analysis import Validator, Verdict
 from gaggle.validation.repo import EquivalenceValidator, StatementResult, validate_repo
 
-DECISIONS = ("manual-column", "column-docs")  # flags that a human must decide on
 ORPHAN_COMMENT = (
     "gaggle closes this PR: the repo no longer reads {tables} (it was migrated by hand, "
     "or the queries were removed), so there is nothing left to change."
@@ -81,7 +81,7 @@ class _Work:
         waiting = {
             f.path
             for f in self.outcome.files
-            if any(str(flag.reason) in DECISIONS for flag in f.result.flags)
+            if any(flag.reason in DECISIONS for flag in f.result.flags)
         }
         return [v for v in self.validations or [] if not v.verdict.ok and v.path not in waiting]
 
@@ -364,7 +364,7 @@ class Steps:
             "frameworks": ",".join(work.outcome.frameworks),
             "files_changed": sum(1 for f in files if f.result.changed),
             "manual_decisions": sum(
-                1 for f in files for flag in f.result.flags if str(flag.reason) in DECISIONS
+                1 for f in files for flag in f.result.flags if flag.reason in DECISIONS
             ),
             "last_error": "",
             "details": json.dumps(self._details(work), default=str),
@@ -390,7 +390,7 @@ class Steps:
         settings = self.migration.pull_request
         follow_up = branch != settings.branch
         decisions = any(
-            str(flag.reason) in DECISIONS for f in work.outcome.files for flag in f.result.flags
+            flag.reason in DECISIONS for f in work.outcome.files for flag in f.result.flags
         )
         changes = work.changes
         body = pr_body(

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from gaggle.repo import RepoOutcome
 from gaggle.spec import Migration
+from gaggle.sql.report import DECISIONS
 from gaggle.validation.repo import StatementResult
 
 if TYPE_CHECKING:
     from gaggle.llm import LlmReport
 
 MARKER = "<!-- gaggle:pull-request -->"
-DECISION_REASONS = {"manual-column", "column-docs", "ambiguous-column", "unknown-source-schema"}
 
 
 def pr_body(
@@ -65,7 +65,7 @@ def _files_table(outcome: RepoOutcome) -> list[str]:
         return []
     lines = ["### Files", "", "| file | kind | changes | needs a decision |", "|---|---|---|---|"]
     for file in touched:
-        decisions = sum(1 for f in file.result.flags if str(f.reason) in DECISION_REASONS)
+        decisions = sum(1 for f in file.result.flags if f.reason in DECISIONS)
         lines.append(
             f"| `{file.path}` | {file.framework} {file.kind} | {len(file.result.changes)} | "
             f"{decisions or ''} |"
@@ -77,14 +77,14 @@ def _decisions(outcome: RepoOutcome, line_url: Callable[[str, int], str]) -> lis
     items = []
     for file in outcome.touched:
         for flag in file.result.flags:
-            if str(flag.reason) in DECISION_REASONS:
+            if flag.reason in DECISIONS:
                 link = line_url(file.path, flag.line)
                 items.append(f"- [ ] [`{file.path}:{flag.line}`]({link}): {flag.message}")
     others = [
         f"- `{file.path}:{flag.line}` ({flag.reason}): {flag.message}"
         for file in outcome.touched
         for flag in file.result.flags
-        if str(flag.reason) not in DECISION_REASONS
+        if flag.reason not in DECISIONS
     ]
     lines = []
     if items:

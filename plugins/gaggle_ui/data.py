@@ -260,8 +260,8 @@ def _details(state: RepoState) -> dict:
 
 
 def decisions_of(details: dict, guide_url: str) -> list[dict]:
-    """The flags a human must decide on (gaggle.pipeline.DECISIONS), each with its guide."""
-    from gaggle.pipeline import DECISIONS
+    """The flags a human must decide on (gaggle.sql.report.DECISIONS), each with its guide."""
+    from gaggle.sql.report import DECISIONS
 
     found = []
     for entry in (details.get("rewrite") or {}).get("files") or []:

@@ -13,8 +13,9 @@ from pathlib import Path
 from gaggle.fleet import generate_fleet
 from gaggle.forges.local import LocalForge
 from gaggle.ledger import Ledger
-from gaggle.pipeline import DECISIONS, RepoRun, run_repo
+from gaggle.pipeline import RepoRun, run_repo
 from gaggle.spec import load_migration
+from gaggle.sql.report import DECISIONS
 from gaggle.validation.offline import OfflineValidator
 from gaggle.validation.repo import EquivalenceValidator
 

@@ -22,6 +22,18 @@ class FlagReason(StrEnum):
     INTERNAL_ERROR = "internal-error"  # a bug in gaggle: the file is left unchanged
 
 
+# Flags that ask a human to decide (the PR says where, the guide says how); the others
+# are the engine's own limits. One list for the PR body, the ledger and the dashboard.
+DECISIONS = frozenset(
+    {
+        FlagReason.MANUAL_COLUMN,
+        FlagReason.COLUMN_DOCS,
+        FlagReason.AMBIGUOUS_COLUMN,
+        FlagReason.UNKNOWN_SOURCE_SCHEMA,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Change:
     line: int
