@@ -112,7 +112,9 @@ def _dag_run(env: dict[str, str], dag_file: Path) -> tuple[str, float, float]:
 
 
 def _engine_only(forge_root: Path, repos: list[str]) -> float:
-    """Every repo through the steps in this process: the work Airflow wraps."""
+    """Every repo through the steps in this process, PRs included, on a copy of the
+    forge (the DAG run then starts from the same untouched fleet): the work Airflow
+    wraps."""
     from gaggle.forges.local import LocalForge
     from gaggle.ledger import Ledger
     from gaggle.pipeline import Steps
@@ -121,15 +123,17 @@ def _engine_only(forge_root: Path, repos: list[str]) -> float:
 
     migration = load_migration(ROOT / "include" / "migrations" / "users_v2")
     with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "forge"
+        shutil.copytree(forge_root, copy, symlinks=True)
         ledger = Ledger(f"sqlite:///{tmp}/ledger.db")
         ledger.migrate()
         steps = Steps(
-            LocalForge(forge_root), migration, ledger, OfflineValidator(migration.catalog),
+            LocalForge(copy), migration, ledger, OfflineValidator(migration.catalog),
             log=lambda _: None,
         )  # fmt: skip
         started = time.monotonic()
         for repo in repos:
-            steps.run(repo, dry_run=True)  # every step but the PR write
+            steps.run(repo)
         return time.monotonic() - started
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 from airflow.sdk import BaseHook
@@ -92,14 +93,25 @@ def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
 
 
+_URLS: dict[tuple, tuple[float, str]] = {}
+URL_SECONDS = 30.0  # an edited connection reaches a long-lived worker within this
+
+
 def ledger_url(conn_id: str = LEDGER_CONN_ID) -> str:
     """The `gaggle_ledger` connection (Postgres when deployed), else SQLite under
-    AIRFLOW_HOME."""
+    AIRFLOW_HOME. Every task asks; in a task each lookup is a round trip to the API
+    server, so the answer is kept for URL_SECONDS per connection source."""
+    key = (conn_id, os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}"), str(airflow_home()))
+    now = time.monotonic()
+    kept = _URLS.get(key)
+    if kept is not None and now - kept[0] < URL_SECONDS:
+        return kept[1]
     try:
-        uri = BaseHook.get_connection(conn_id).get_uri()
+        url = sqlalchemy_url(BaseHook.get_connection(conn_id).get_uri())
     except Exception:  # no such connection; the error type differs in tasks and servers
-        return f"sqlite:///{airflow_home() / 'gaggle_ledger.db'}"
-    return sqlalchemy_url(uri)
+        url = f"sqlite:///{airflow_home() / 'gaggle_ledger.db'}"
+    _URLS[key] = (now, url)
+    return url
 
 
 def sqlalchemy_url(uri: str) -> str:
@@ -158,6 +170,8 @@ def llm_settings(use_llm: bool, conn_id: str = ANTHROPIC_CONN_ID):
     from gaggle.llm.settings import parse_prices
 
     settings = llm_settings_from_environment(os.environ)
+    if not use_llm:  # off for this run: no connection lookup (a round trip per task)
+        return replace(settings, enabled=False)
     try:
         connection = BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:

@@ -83,21 +83,23 @@ def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
 
         @task_group
         def per_repo(repo: str):
-            @task(pool=GITHUB_POOL)
+            # multiple_outputs=False: a `-> dict` task would also push each key as an XCom
+            # of its own, one API round trip each, for values nothing reads.
+            @task(pool=GITHUB_POOL, multiple_outputs=False)
             def find_references(repo: str) -> dict:
                 return _steps(folder).find_references(repo)
 
-            @task
+            @task(multiple_outputs=False)
             def rewrite(found: dict) -> dict:
                 _skip_if_settled(found)
                 return _steps(folder).rewrite(found["repo"], found["base_sha"])
 
-            @task(pool=BIGQUERY_POOL)
+            @task(pool=BIGQUERY_POOL, multiple_outputs=False)
             def validate(rewritten: dict) -> dict:
                 _skip_if_settled(rewritten)
                 return _steps(folder).validate(rewritten["repo"], rewritten["base_sha"])
 
-            @task(pool=GITHUB_POOL)
+            @task(pool=GITHUB_POOL, multiple_outputs=False)
             def open_pr(validated: dict) -> dict:
                 params = get_current_context()["params"]
                 return _steps(folder).open_pr(
@@ -124,7 +126,7 @@ def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
 
             return await_merge(open_pr(validate(rewrite(find_references(repo)))))
 
-        @task(trigger_rule="all_done")
+        @task(trigger_rule="all_done", multiple_outputs=False)
         def summary(repos: list[str]) -> dict:
             return _summarize(migration["id"], repos)
 

@@ -44,7 +44,7 @@ def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
         def list_migrations() -> list[str]:
             return sorted(p.name for p in migrations.iterdir() if (p / "migration.yaml").is_file())
 
-        @task(pool=GITHUB_POOL)
+        @task(pool=GITHUB_POOL, multiple_outputs=False)  # one XCom, not one per key
         def sweep(migration_id: str) -> dict:
             from gaggle.spec import load_migration
             from gaggle.status_report import Status, status_table, write_reports

@@ -32,6 +32,9 @@ from airflow.models import TaskInstance
 with create_session() as session:
     for ti in session.query(TaskInstance).filter_by(run_id=run.run_id, dag_id=run.dag_id):
         print("TI", ti.task_id, ti.map_index, ti.state, ti.pool)
+    from airflow.models.xcom import XComModel
+    for xcom in session.query(XComModel).filter_by(run_id=run.run_id, dag_id=run.dag_id):
+        print("XCOM", xcom.task_id, xcom.map_index, xcom.key, len(json.dumps(xcom.value)))
 """
 
 
@@ -90,6 +93,12 @@ def test_a_run_opens_prs_and_a_second_run_opens_none(airflow_home):
     assert "DAG-RUN-STATE success" in first.stdout, first.stdout[-3000:] + first.stderr[-3000:]
     opened = {repo: records for repo, records in _prs(airflow_home).items() if records}
     assert opened and all(len(records) == 1 for records in opened.values())
+    xcoms = [line.split()[1:] for line in first.stdout.splitlines() if line.startswith("XCOM ")]
+    assert len(xcoms) >= 4 * len(opened)  # the four steps before the merge wait, per repo
+    # One small return value per task: no key of a returned dict pushed on its own (each
+    # is a round trip to the API server), no diff or file contents in XCom.
+    assert {key for _, _, key, _ in xcoms} == {"return_value"}, xcoms
+    assert max(int(size) for *_, size in xcoms) < 2000, xcoms
     heads = {repo: next(iter(r.values()))["number"] for repo, r in opened.items()}
     second = _run(airflow_home)
     assert "DAG-RUN-STATE success" in second.stdout
