@@ -26,12 +26,14 @@ import json
 import math
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pydantic
 from anthropic.types import Message
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 from anthropic.types.shared import ErrorResponse
+
+from tests.fakes.serving import LoopbackServer
 
 API_KEY = "sk-ant-test-key"
 _REQUEST_TYPE = pydantic.TypeAdapter(MessageCreateParamsNonStreaming)
@@ -83,7 +85,7 @@ class Recorded:
 
 
 @dataclass
-class FakeAnthropic:
+class FakeAnthropic(LoopbackServer):
     """`with FakeAnthropic() as server:`; `server.endpoint` is the SDK's base_url."""
 
     api_key: str = API_KEY
@@ -94,21 +96,7 @@ class FakeAnthropic:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeAnthropic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(self._handler())
 
     def add(self, *items: Reply | Failure | str) -> None:
         """Queue answers, in order; a plain string is a Reply with that text."""

@@ -25,7 +25,7 @@ import urllib.parse
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import duckdb
 import sqlglot
@@ -33,6 +33,8 @@ from gaggle.schema import Catalog
 from gaggle.validation.analysis import Column
 from gaggle.validation.offline import OfflineValidator
 from sqlglot import exp
+
+from tests.fakes.serving import LoopbackServer
 
 _JOBS = re.compile(r"^/bigquery/v2/projects/(?P<project>[^/]+)/jobs$")
 _QUERIES = re.compile(r"^/bigquery/v2/projects/(?P<project>[^/]+)/queries$")
@@ -77,7 +79,7 @@ _BQ_TYPES = {  # DuckDB result type -> BigQuery legacy type name
 _LEGACY = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN", "STRUCT": "RECORD"}
 
 
-class FakeBigQuery:
+class FakeBigQuery(LoopbackServer):
     """Start with `with FakeBigQuery(catalog) as server:`; `server.endpoint` is the base URL."""
 
     def __init__(self, catalog: Catalog, latency_s: float = 0.0) -> None:
@@ -91,21 +93,7 @@ class FakeBigQuery:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeBigQuery:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(self._handler())
 
     def _handler(self):
         fake = self

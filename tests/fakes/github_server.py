@@ -47,8 +47,10 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.serving import LoopbackServer
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 DOCS = "https://docs.github.com/rest"
@@ -336,7 +338,7 @@ _ROUTES: list[tuple[str, re.Pattern, str]] = [
 ]
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     """An in-memory GitHub. `with FakeGitHub() as server:`; `server.endpoint` is the base URL.
 
     Any token authenticates as `login`. Seed state with `add_repo`, `push`,
@@ -399,27 +401,11 @@ class FakeGitHub:
         self._offset = 0.0
         self._window_start = self.now()
         self._used = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    # --- lifecycle -----------------------------------------------------------------------
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeGitHub:
-        self._thread.start()
-        return self
+        self._serve(self._handler(), poll_interval=0.02)
 
     def __exit__(self, *exc) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._closing.set()  # hung requests (faults) give up first
+        super().__exit__(*exc)
 
     # --- the clock -----------------------------------------------------------------------
 

@@ -208,3 +208,30 @@ def test_dry_runs_declare_query_parameters_with_inferred_types(fake):
         for p in fake.requests[-1]["configuration"]["query"]["queryParameters"]
     }
     assert declared == {"run_date": "DATE", "min_orders": "INT64", "plan": "STRING"}
+
+
+def test_every_statement_inside_a_script_block_is_checked(tmp_path: Path):
+    """BEGIN ... END, IF ... END IF: each statement inside is judged on its own, with its
+    tables and output columns, rather than as an opaque block that reads nothing."""
+    from gaggle.validation.repo import validate_repo
+
+    script = tmp_path / "sql" / "loyal_users.sql"
+    script.parent.mkdir()
+    script.write_text(
+        "BEGIN\n"
+        "  CREATE TEMP TABLE loyal AS\n"
+        "  SELECT u.user_id, u.country AS country FROM `acme-prod.core.users_v1` AS u;\n"
+        "  IF (SELECT COUNT(*) FROM loyal) > 0 THEN\n"
+        "    SELECT u.country, COUNT(*) AS users FROM `acme-prod.core.users_v1` AS u\n"
+        "    GROUP BY u.country;\n"
+        "  END IF;\n"
+        "END;\n"
+    )
+    results = validate_repo(tmp_path, MIGRATION, OFFLINE)
+    by_line = {r.line: r.verdict for r in results}
+    assert set(by_line) == {2, 5}, results
+    assert all(v.ok for v in by_line.values()), results
+    assert all(v.before.tables == ("acme-prod.core.users_v1",) for v in by_line.values())
+    assert all(v.after.tables == ("acme-prod.core.users_v2",) for v in by_line.values())
+    country = by_line[5].after.columns[0]
+    assert (country.name, country.type) == ("country", "STRING")

@@ -15,8 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import jinja2
-from sqlglot.dialects.bigquery import BigQuery
-from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession
@@ -24,6 +22,7 @@ from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRender
 from gaggle.repo import FileOutcome, RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
+from gaggle.sql.script import mask_control_flow
 from gaggle.validation.analysis import Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
 
@@ -187,11 +186,13 @@ def _changed_statements(
 
 
 def _statements(sql: str) -> list[tuple[int, str]]:
-    """(first line, text) of each statement, split at top-level semicolons."""
-    try:
-        tokens = BigQuery().tokenize(sql)
-    except TokenError:
+    """(first line, text) of each statement, split at semicolons, with scripting's control
+    flow (BEGIN ... END, IF, loops) masked away: otherwise a statement inside a block
+    parses as an opaque Command and its tables and columns go unchecked."""
+    masked, tokens = mask_control_flow(sql)
+    if tokens is None:
         return [(1, sql)]
+    sql = masked
     parts, start = [], 0
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
