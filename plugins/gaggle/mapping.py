@@ -8,6 +8,7 @@ and the proof (old query over the view equals new query over the new table).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -220,14 +221,7 @@ def check_expression(
 ) -> None:
     """An expression must parse, be one row-wise value, use only new columns, keep the type."""
     select = _parse_probe(path, line, expression, new_schema.table)
-    schema = MappingSchema(
-        {
-            new_schema.table.project: {
-                new_schema.table.dataset: {new_schema.table.table: new_schema.column_types()}
-            }
-        },
-        dialect="bigquery",
-    )
+    schema = _probe_schema(new_schema)
     try:
         qualified = qualify(
             select, schema=schema, dialect="bigquery", validate_qualify_columns=True
@@ -255,6 +249,18 @@ def check_expression(
             f"{_type_text(expected)}",
             f"wrap it in CAST(... AS {old_field.sql_type()}) or correct the expression",
         )
+
+
+@functools.lru_cache(maxsize=32)
+def _probe_schema(new_schema: TableSchema) -> MappingSchema:
+    """One per new table: a mapping checks many expressions against the same table, and
+    building the schema is a good part of checking one (spec parsing is on the DAG
+    processor's path)."""
+    table = new_schema.table
+    return MappingSchema(
+        {table.project: {table.dataset: {table.table: new_schema.column_types()}}},
+        dialect="bigquery",
+    )
 
 
 def _parse_probe(path: Path, line: int, expression: str, new_table: TableName) -> exp.Select:
