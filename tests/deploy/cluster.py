@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,7 @@ class Cluster:
         self.password = secrets.token_urlsafe(16)
         self.ledger_url = postgres_url(self.ledger_db)
         self._created_dbs: list[str] = []
+        self._previous_sigterm = None
         self._token: str | None = None
         self.fleet: list[str] = []
 
@@ -158,6 +160,10 @@ class Cluster:
         return self._secrets[name]
 
     def start(self) -> Cluster:
+        # A SIGTERM (a CI timeout, a killed pytest) unwinds as SystemExit, so whoever
+        # started the cluster still reaches stop(): no orphaned processes or databases.
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         started = time.monotonic()
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -375,6 +381,9 @@ class Cluster:
         self._drop_databases()
         with contextlib.suppress(Exception):
             self._flush_redis()
+        previous, self._previous_sigterm = self._previous_sigterm, None
+        if previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)
 
     def _drop_databases(self) -> None:
         import sqlalchemy as sa
@@ -397,6 +406,10 @@ class Cluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _signal_group(popen: subprocess.Popen, sig: signal.Signals) -> None:
