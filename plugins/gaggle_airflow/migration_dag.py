@@ -79,7 +79,7 @@ def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:
 
         @task(pool=GITHUB_POOL, execution_timeout=timedelta(hours=2))
         def discover_consumers() -> list[str]:
-            return _discover(folder, get_current_context()["params"])
+            return _within_map_length(_discover(folder, get_current_context()["params"]))
 
         @task_group
         def per_repo(repo: str):
@@ -166,6 +166,21 @@ def _discover(folder: str, params: dict) -> list[str]:
         )
     print(f"{len(consumers)} consumer repos, {len(found.unattributed)} unattributed readers")
     return [c.repo for c in consumers]
+
+
+def _within_map_length(repos: list[str]) -> list[str]:
+    """More repos than Airflow maps fails the run at the hand-over with a bare 'too large to
+    map'; say what to raise instead (the api-server enforces its own setting)."""
+    from airflow.sdk.configuration import conf
+
+    limit = conf.getint("core", "max_map_length", fallback=1024)
+    if len(repos) > limit:
+        raise AirflowFailException(
+            f"{len(repos)} consumer repos, but Airflow maps at most {limit} "
+            f"(core.max_map_length): set AIRFLOW__CORE__MAX_MAP_LENGTH above {len(repos)} on "
+            "the api-server, scheduler and workers, or run subsets with the repos parameter"
+        )
+    return repos
 
 
 def _summarize(migration_id: str, repos: list[str]) -> dict:

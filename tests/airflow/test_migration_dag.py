@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -199,6 +200,17 @@ def test_one_broken_repo_fails_alone_and_the_summary_lists_everyone(own_fleet):
     assert {pool for (task, _), (_, pool) in tasks.items() if "validate" in task} == {
         "gaggle_bigquery"
     }
+
+
+def test_more_repos_than_airflow_maps_fails_discovery_saying_what_to_raise(own_fleet):
+    result = _run({**own_fleet, "AIRFLOW__CORE__MAX_MAP_LENGTH": "3"})
+    output = result.stdout + result.stderr
+    assert "DAG-RUN-STATE failed" in result.stdout, output[-3000:]
+    assert _task_states(result)[("discover_consumers", -1)][0] == "failed"
+    assert "Airflow maps at most 3 (core.max_map_length)" in output, output[-3000:]
+    count = int(re.search(r"(\d+) consumer repos, but Airflow maps", output).group(1))
+    assert count > 3 and f"AIRFLOW__CORE__MAX_MAP_LENGTH above {count} on" in output
+    assert not any(_prs(own_fleet).values())
 
 
 def test_max_prs_caps_new_prs_exactly_and_a_repo_with_nothing_to_change_skips_its_steps(
