@@ -92,7 +92,9 @@ def _environment(home: Path, dags: Path, forge: Path) -> dict[str, str]:
         "AIRFLOW__CORE__MAX_MAP_LENGTH": "2000",  # the default 1,024 fails 1,800 repos
         "GAGGLE_FORGE_ROOT": str(forge),
         "GAGGLE_MERGE_POKE_SECONDS": "1",
-        "GAGGLE_MERGE_TIMEOUT_SECONDS": "1",
+        # One poke per repo, as the floor's sensor: a longer timeout reschedules every
+        # open PR's merge wait once more, which would count as gaggle's overhead.
+        "GAGGLE_MERGE_TIMEOUT_SECONDS": "0",
         "GAGGLE_TASK_RETRIES": "0",
     }
 
@@ -111,10 +113,11 @@ def _dag_run(env: dict[str, str], dag_file: Path) -> tuple[str, float, float]:
     return state, float(seconds), max(peak, before) / 1024
 
 
-def _engine_only(forge_root: Path, repos: list[str]) -> float:
-    """Every repo through the steps in this process, PRs included, on a copy of the
-    forge (the DAG run then starts from the same untouched fleet): the work Airflow
-    wraps."""
+def _engine_only(forge_root: Path) -> float:
+    """Discovery, then every repo through the steps in this process, PRs included, on a
+    copy of the forge (the DAG run then starts from the same untouched fleet): the work
+    Airflow wraps."""
+    from gaggle.discovery import discover
     from gaggle.forges.local import LocalForge
     from gaggle.ledger import Ledger
     from gaggle.pipeline import Steps
@@ -127,12 +130,13 @@ def _engine_only(forge_root: Path, repos: list[str]) -> float:
         shutil.copytree(forge_root, copy, symlinks=True)
         ledger = Ledger(f"sqlite:///{tmp}/ledger.db")
         ledger.migrate()
+        forge = LocalForge(copy)
         steps = Steps(
-            LocalForge(copy), migration, ledger, OfflineValidator(migration.catalog),
-            log=lambda _: None,
-        )  # fmt: skip
+            forge, migration, ledger, OfflineValidator(migration.catalog), log=lambda _: None
+        )
         started = time.monotonic()
-        for repo in repos:
+        found = [c.repo for c in discover(migration, forge=forge).repos]
+        for repo in found:
             steps.run(repo)
         return time.monotonic() - started
 
@@ -184,7 +188,7 @@ def main(repos: int = 1800) -> None:
         fleet = generate_fleet(forge_root, repos, seed=7, named=named)
         for repo in fleet:
             forge.init_repo(repo.name)
-        engine = _engine_only(forge_root, [r.name for r in fleet])
+        engine = _engine_only(forge_root)
         print(
             f"engine alone: {repos} repos in {engine:.1f} s ({1000 * engine / repos:.0f} ms/repo)"
         )
