@@ -73,8 +73,16 @@ def prepare(out: Path, repos: int, seed: int, fresh: bool) -> dict[str, str]:
         forge = LocalForge(forge_root)
         for repo in generate_fleet(forge_root, repos, seed=seed, named=named):
             forge.init_repo(repo.name)
-        print(f"Demo fleet: {repos} consumer repos on the local forge at {forge_root}")
+        print(f"Demo fleet: {repos} consumer repos on the local forge at {shown(forge_root)}")
     return env
+
+
+def shown(path: Path) -> Path:
+    """A path as the user typed its folder: relative to the working directory when under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def run_dag(env: dict[str, str], dag_file: Path, log: Path) -> str:
@@ -90,7 +98,7 @@ def run_dag(env: dict[str, str], dag_file: Path, log: Path) -> str:
         (line.split()[-1] for line in text.splitlines() if line.startswith("DAG-RUN-STATE")),
         "crashed",
     )
-    print(f"{dag_file.stem}: {state} in {time.monotonic() - started:.0f} s (log: {log})")
+    print(f"{dag_file.stem}: {state} in {time.monotonic() - started:.0f} s (log: {shown(log)})")
     return state
 
 
@@ -106,7 +114,7 @@ def demo(out: Path, repos: int, seed: int) -> int:
     logs = out.resolve() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     migration = load_migration(ROOT / "include" / "migrations" / MIGRATION)
-    run_dag(env, ROOT / "dags" / f"migrate_{MIGRATION}.py", logs / "migrate.log")
+    migrated = run_dag(env, ROOT / "dags" / f"migrate_{MIGRATION}.py", logs / "migrate.log")
 
     forge = LocalForge(Path(env["GAGGLE_FORGE_ROOT"]))
     branch = migration.pull_request.branch
@@ -122,14 +130,14 @@ def demo(out: Path, repos: int, seed: int) -> int:
         forge.close(closed, forge.pull_request(closed, branch).number, "we retire this job")
         print(f"  closed {closed}")
 
-    run_dag(env, ROOT / "dags" / "gaggle_status_sweep.py", logs / "sweep.log")
+    swept = run_dag(env, ROOT / "dags" / "gaggle_status_sweep.py", logs / "sweep.log")
     ledger = Ledger(f"sqlite:///{Path(env['AIRFLOW_HOME']) / 'gaggle_ledger.db'}")
     print()
     print(status_table(Status.read(migration, ledger, datetime.now(UTC))))
     reports = Path(env["GAGGLE_REPORTS_DIR"]) / MIGRATION
-    print(f"\nReports: {reports / 'status.md'} and {reports / 'status.html'}")
+    print(f"\nReports: {shown(reports / 'status.md')} and {shown(reports / 'status.html')}")
     print("Watch it in the Airflow UI: make airflow")
-    return 0
+    return 0 if migrated == swept == "success" else 1  # the logs above say why
 
 
 def standalone(out: Path, repos: int, seed: int) -> int:

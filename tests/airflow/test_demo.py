@@ -1,0 +1,37 @@
+"""`make demo` end to end, on a smaller fleet: the migration DAG and the sweep through
+Airflow, a reviewer's merges and a close, then the status table and the reports."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_the_demo_runs_both_dags_and_prints_the_status(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["PYTHONPATH"] = str(ROOT / "plugins")
+    result = subprocess.run(
+        [sys.executable, "-m", "gaggle_airflow.demo", "--out", "demo", "--repos", "8"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    assert "Demo fleet: 8 consumer repos on the local forge at demo/forge" in out
+    assert re.search(r"migrate_users_v2: success in \d+ s \(log: demo/logs/migrate.log\)", out)
+    assert re.search(r"gaggle_status_sweep: success in \d+ s", out)
+    merged = re.findall(r"^  merged (\S+)$", out, re.MULTILINE)
+    closed = re.findall(r"^  closed (\S+)$", out, re.MULTILINE)
+    assert len(merged) == 5 and len(closed) == 1, out
+    rows = dict(re.findall(r"^(acme/\S+)\s+(\S+)\s+#\d+", out, re.MULTILINE))
+    assert rows[closed[0]] == "attention"
+    assert {rows[repo] for repo in merged} <= {"done", "attention"}
+    assert any(rows[repo] == "done" for repo in merged)
+    summary = dict(re.findall(r"([a-z-]+): (\d+)", out.split("\n\n")[-2]))
+    assert int(summary["done"]) == sum(1 for repo in merged if rows[repo] == "done"), summary
+    reports = tmp_path / "demo" / "reports" / "users_v2"
+    assert "acme/" in (reports / "status.md").read_text()
+    assert (reports / "status.html").read_text().lstrip().lower().startswith("<!doctype html")
