@@ -8,12 +8,9 @@ import re
 import subprocess
 import sys
 
-from tests.conftest import ROOT
-
 
 def test_the_demo_runs_both_dags_and_prints_the_status(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env["PYTHONPATH"] = str(ROOT / "plugins")
     result = subprocess.run(
         [sys.executable, "-m", "gaggle_airflow.demo", "--out", "demo", "--repos", "8"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
