@@ -235,3 +235,60 @@ def test_every_statement_inside_a_script_block_is_checked(tmp_path: Path):
     assert all(v.after.tables == ("acme-prod.core.users_v2",) for v in by_line.values())
     country = by_line[5].after.columns[0]
     assert (country.name, country.type) == ("country", "STRING")
+
+
+RIGHT_FIX = (
+    "SELECT u.geo.country_code AS country, UNIX_MILLIS(u.signup_at) AS signup_ms\n"
+    "FROM `acme-prod.core.users_v2` u\n"
+)
+WRONG_FIX = "SELECT u.geo.country_code AS country, u.signup_at AS signup_ms\nFROM `acme-prod.core.users_v2` u\n"
+ORIGINAL = "SELECT u.country, u.signup_ms\nFROM `acme-prod.core.users_v1` u\n"
+
+
+def test_validate_edits_judges_anyones_edit_file_by_file():
+    from gaggle.validation.repo import validate_edits
+
+    base = {"sql/a.sql": ORIGINAL, "sql/b.sql": ORIGINAL, "sql/same.sql": ORIGINAL}
+    edited = {"sql/a.sql": RIGHT_FIX, "sql/b.sql": WRONG_FIX, "sql/same.sql": ORIGINAL}
+    results = {r.path: r.verdict for r in validate_edits(MIGRATION, base, edited, OFFLINE)}
+    assert set(results) == {"sql/a.sql", "sql/b.sql"}
+    assert results["sql/a.sql"].ok, results["sql/a.sql"].problems
+    assert results["sql/b.sql"].problems == [
+        "signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP"
+    ]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_validate_base_checks_a_persons_edit_of_the_rewrite(tmp_path: Path):
+    """gaggle rewrote the repo, then a person edited the rewrite by hand: `--base` compares
+    the commit before the migration with the working tree, whoever wrote it."""
+    repo = tmp_path / "consumer"
+    (repo / "sql").mkdir(parents=True)
+    job = repo / "sql" / "signups.sql"
+    job.write_text(ORIGINAL)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "before the migration")
+    gaggle = Path(sys.executable).parent / "gaggle"
+    command = [str(gaggle), "validate", "--migration", str(DEMO_MIGRATION), "--base", "main"]
+
+    job.write_text(RIGHT_FIX)
+    good = subprocess.run([*command, str(repo)], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "1 statements checked with offline: 0 with problems" in good.stdout
+
+    job.write_text(WRONG_FIX)
+    bad = subprocess.run(command, capture_output=True, text=True, cwd=repo)  # REPO defaults to .
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP" in bad.stdout
+
+    unknown = subprocess.run(
+        [*command[:-1], "no-such-ref", str(repo)], capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and "no-such-ref" in unknown.stderr
