@@ -26,7 +26,7 @@ from gaggle.repo import RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
 from gaggle.sql.script import mask_control_flow
-from gaggle.validation.analysis import Validator, Verdict, judge
+from gaggle.validation.analysis import Analysis, Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
 
 
@@ -75,7 +75,11 @@ class EquivalenceValidator:
             self.offline.analyze(after),
             [p.old for p in self.migration.tables],
         )
-        result = check_equivalence(before, after, self.migration)
+        try:
+            result = check_equivalence(before, after, self.migration)
+        except Exception as err:  # sqlglot's transpiler limits, say
+            verdict.warnings.append(f"not checkable in DuckDB: {type(err).__name__}: {err}")
+            return verdict
         if result.outcome == Outcome.DIFFERENT:
             verdict.ok = False
             verdict.problems.append(f"results differ in DuckDB: {result.detail}")
@@ -158,8 +162,7 @@ def _judge_all(
         verdicts = [validator.verdict(p.before, p.after) for p in pending]
     else:
         texts = [text for p in pending for text in (p.before, p.after)]
-        many = getattr(validator, "analyze_many", None)
-        analyses = many(texts) if many else [validator.analyze(t) for t in texts]
+        analyses = _analyze_all(validator, texts)
         verdicts = [judge(analyses[2 * i], analyses[2 * i + 1], olds) for i in range(len(pending))]
     results = []
     for item, verdict in zip(pending, verdicts, strict=True):
@@ -168,6 +171,27 @@ def _judge_all(
             line = item.compiled.source_line(item.line + verdict.after.error.line - 1)
         results.append(StatementResult(item.path, line, verdict, item.label))
     return results
+
+
+def _analyze_all(validator: Validator, texts: list[str]) -> list[Analysis]:
+    """Each text analyzed; a backend that raises on one (a bug, a transport failure) makes
+    that statement not checkable instead of stopping the whole repo's check."""
+    many = getattr(validator, "analyze_many", None)
+    if many is not None:
+        try:
+            return many(texts)
+        except Exception:  # retried one by one below, each failure kept
+            pass
+    return [_analyze_one(validator, text) for text in texts]
+
+
+def _analyze_one(validator: Validator, text: str) -> Analysis:
+    try:
+        return validator.analyze(text)
+    except Exception as err:
+        return Analysis(
+            not_checkable=f"{validator.name} failed on it ({type(err).__name__}: {err})"
+        )
 
 
 def _compiled_pairs(path: str, kind: str, before: str, after: str, renderers: dict, results: list):
