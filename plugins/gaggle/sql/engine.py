@@ -414,7 +414,14 @@ class _FileRewrite:
 
     def _frame(self, scope: Scope) -> Frame:
         select = scope.expression
-        sources = {alias.lower(): self._source(alias, src) for alias, src in scope.sources.items()}
+        # Only what this SELECT reads (FROM, JOIN, UNNEST): a CTE defined in the WITH is in
+        # scope.sources everywhere after it, but names resolve only against what is read.
+        read = {name for name, _ in scope.references}
+        sources = {
+            alias.lower(): self._source(alias, src)
+            for alias, src in scope.sources.items()
+            if alias in read
+        }
         order = []
         from_ = select.args.get("from_")
         for item in [
