@@ -794,6 +794,8 @@ class _FileRewrite:
             star = _star_of(projection)
             if star is None or "start" not in star.meta:
                 continue
+            if isinstance(projection, exp.Column) and self._struct_star(frame, projection, star):
+                continue
             if isinstance(projection, exp.Column):
                 source = frame.sources.get(projection.table.lower())
                 if source is None or source.kind != "old":
@@ -807,20 +809,78 @@ class _FileRewrite:
                 if not any(s.kind == "old" for s in frame.sources.values()):
                     continue
                 start = star.meta["start"]
-                if len(frame.sources) > 1 and any(
+                using = len(frame.sources) > 1 and any(
                     j.args.get("using") for j in select.args.get("joins") or []
-                ):
+                )
+                pieces = self._expand_over_using(frame, star) if using else None
+                if using and pieces is None:
                     self._flag_at(
                         (start, star.meta["end"] + 1),
                         FlagReason.STAR_OVER_USING_JOIN,
                         "SELECT * over a USING join with an old table: list the columns by hand",
                     )
                     continue
-                pieces = self._expand_all(frame, star)
+                pieces = pieces or self._expand_all(frame, star)
             if start is None:
                 continue
             end = self._star_end(star)
             self._edit((start, end), ", ".join(pieces), "star")
+
+    def _struct_star(self, frame: Frame, projection: exp.Column, star: exp.Star) -> bool:
+        """`s.device.*` or `device.*` over an old table: each old field, by name and in order,
+        rebuilt from the mapping (the STRUCT may be renamed, its fields too). True when the
+        projection is a STRUCT star (edited or left as is), False for a table star."""
+        idents = [projection.args[k] for k in ("catalog", "db", "table") if projection.args.get(k)]
+        if not idents or any("start" not in i.meta for i in idents):
+            return False
+        names = [i.name for i in idents]
+        source = frame.lookup_alias(names[0]) if len(names) > 1 else None
+        qualifier: str | None = None
+        if source is not None:
+            path = tuple(names[1:])
+            if source.kind == "old":
+                qualifier = names[0] if source.has_alias else self.engine.new_for[source.old].table
+        elif frame.lookup_alias(names[0]) is None:
+            owners = [
+                s for s in frame.sources.values() if s.columns and names[0].lower() in s.columns
+            ]
+            if len(owners) != 1:
+                return False
+            source, path = owners[0], tuple(names)
+            if len(frame.sources) > 1 and source.kind == "old":
+                qualifier = (
+                    source.alias if source.has_alias else self.engine.new_for[source.old].table
+                )
+        else:
+            return False
+        if source.kind != "old":
+            return True
+        field = self.engine.old_schema(source.old).find(path)
+        if field is None or not field.is_struct or field.is_repeated:
+            return True
+        excluded = {c.name.lower() for c in star.args.get("except_") or []}
+        replaced = self._replace_items(star)
+        items, changed = [], False
+        for child in field.fields:
+            name = child.name.lower()
+            if name in excluded:
+                continue
+            if name in replaced:
+                items.append(replaced[name])
+                continue
+            full = (*path, child.name)
+            rendered = self._render(
+                source, full, qualifier, qualifier is not None, idents[0].meta["start"]
+            )
+            if rendered is None:
+                written = ".".join(n for n in (qualifier, *full) if n)
+                items.append(expressions.projection_text(written, child.name))
+            else:
+                changed = True
+                items.append(expressions.projection_text(rendered[0], child.name))
+        if changed:
+            self._edit((idents[0].meta["start"], self._star_end(star)), ", ".join(items), "star")
+        return True
 
     def _expand_all(self, frame: Frame, star: exp.Star) -> list[str]:
         if len(frame.sources) == 1:
@@ -841,10 +901,72 @@ class _FileRewrite:
                 pieces.append(f"{source.alias}.*")
         return pieces
 
-    def _expand(self, source: Source, star: exp.Star, qualifier: str | None) -> str:
-        """The old table's columns, each rewritten and named as before, minus EXCEPT, with REPLACE."""
-        assert source.old is not None
+    def _expand_over_using(self, frame: Frame, star: exp.Star) -> list[str] | None:
+        """`*` over one USING join, as BigQuery orders it: the USING columns first (merged,
+        unqualified), then each source's other columns in FROM order. None when gaggle
+        cannot list it exactly (several USING joins, a renamed USING column, an EXCEPT or
+        REPLACE name of a source without schema): the caller flags it."""
+        select = frame.select
+        assert select is not None
+        joins = select.args.get("joins") or []
+        using_joins = [j for j in joins if j.args.get("using")]
+        if len(using_joins) != 1 or len(frame.from_order) != len(joins) + 1:
+            return None
+        keys = [item.name for item in using_joins[0].args["using"]]
+        if any(self._renamed_by_old(frame, key) for key in keys):
+            return None
+        merged_until = joins.index(using_joins[0]) + 1  # sources before it lose the keys
+        lowered = {key.lower() for key in keys}
         excluded = {c.name.lower() for c in star.args.get("except_") or []}
+        replaced = self._replace_items(star)
+        left_excluded, left_replaced = excluded - lowered, dict(replaced)
+        pieces = [replaced.get(k.lower(), k) for k in keys if k.lower() not in excluded]
+        for k in lowered:
+            left_replaced.pop(k, None)
+        blocks: list[tuple[int, Source, set[str]]] = []
+        for index, alias in enumerate(frame.from_order):
+            source = frame.sources.get(alias)
+            if source is None or source.kind == "value":
+                return None
+            drop = lowered if index <= merged_until else set()
+            if source.kind == "old":
+                names = {f.name.lower() for f in self.engine.old_schema(source.old).fields}
+                qualifier = (
+                    source.alias if source.has_alias else self.engine.new_for[source.old].table
+                )
+                text = self._expand(source, star, qualifier, frozenset(drop))
+                left_excluded -= names
+                for name in names:
+                    left_replaced.pop(name, None)
+                pieces.append(text)
+            else:
+                blocks.append((len(pieces), source, set(drop)))
+                pieces.append("")
+        for slot, source, drop in blocks:
+            mine = set(drop)
+            if source.columns is not None:
+                mine |= left_excluded & source.columns
+                left_excluded -= source.columns
+                if any(name in source.columns for name in left_replaced):
+                    return None
+            pieces[slot] = f"{source.alias}.*" + (
+                f" EXCEPT ({', '.join(sorted(mine))})" if mine else ""
+            )
+        if left_excluded or left_replaced:
+            return None
+        return [p for p in pieces if p]
+
+    def _expand(
+        self,
+        source: Source,
+        star: exp.Star,
+        qualifier: str | None,
+        drop: frozenset[str] = frozenset(),
+    ) -> str:
+        """The old table's columns, each rewritten and named as before, minus EXCEPT (and
+        `drop`), with REPLACE."""
+        assert source.old is not None
+        excluded = {c.name.lower() for c in star.args.get("except_") or []} | drop
         replaced = self._replace_items(star)
         items = []
         offset = star.meta["start"]
