@@ -219,3 +219,57 @@ def test_dynamic_sql_naming_an_old_table_inside_a_string_is_flagged_not_missed()
     lines = result.text.splitlines()
     assert lines[0] == sql.splitlines()[0] and lines[3] == sql.splitlines()[3]  # strings untouched
     assert "`acme-prod.core.users_v2`" in lines[2] and "'users_v1 report'" in lines[2]
+
+
+def _orders_migration(root: Path) -> SqlRewriter:
+    """sales.orders moves to sales.orders_v2: same columns plus `channel` at the end, status
+    lower-cased by the mapping, so a star can stay a star."""
+    import json
+
+    folder = root / "orders_v2"
+    (folder / "schemas").mkdir(parents=True)
+    demo = DEMO_MIGRATION / "schemas" / "acme-prod.sales.orders.json"
+    old = json.loads(demo.read_text())
+    (folder / "schemas" / "acme-prod.sales.orders.json").write_text(json.dumps(old))
+    new = [*old, {"name": "channel", "type": "STRING", "mode": "NULLABLE"}]
+    (folder / "schemas" / "acme-prod.sales.orders_v2.json").write_text(json.dumps(new))
+    rows = [
+        f"acme-prod.sales.orders,{f['name']},{f['name']},map," for f in old if f["name"] != "status"
+    ]
+    rows.append("acme-prod.sales.orders,status,LOWER(status),map,now upper case")
+    (folder / "mapping.csv").write_text(
+        "old_table,old_column,new_expression,action,note\n" + "\n".join(rows) + "\n"
+    )
+    (folder / "migration.yaml").write_text(
+        "id: orders_v2\ntitle: Move to orders_v2\nguide_url: https://wiki.example.com/orders\n"
+        "tables:\n  - old: acme-prod.sales.orders\n    new: acme-prod.sales.orders_v2\n"
+        "mapping: mapping.csv\n"
+    )
+    return SqlRewriter(load_migration(folder))
+
+
+def test_a_star_stays_a_star_with_except_and_replace_where_that_keeps_the_order(tmp_path: Path):
+    engine = _orders_migration(tmp_path)
+    query = "SELECT *  -- every order\nFROM sales.orders\nWHERE amount_usd > 0"
+    assert engine.rewrite(query).text == (
+        "SELECT * EXCEPT (channel) REPLACE (LOWER(status) AS status)  -- every order\n"
+        "FROM sales.orders_v2\nWHERE amount_usd > 0"
+    )
+    qualified = "SELECT o.* EXCEPT (items), 1 AS n FROM sales.orders AS o"
+    assert engine.rewrite(qualified).text == (
+        "SELECT o.* EXCEPT (items, channel) REPLACE (LOWER(o.status) AS status), 1 AS n "
+        "FROM sales.orders_v2 AS o"
+    )
+    # A REPLACE of the consumer's own stays; the order still holds.
+    replaced = "SELECT * REPLACE (ROUND(amount_usd) AS amount_usd) FROM sales.orders"
+    assert engine.rewrite(replaced).text == (
+        "SELECT * EXCEPT (channel) REPLACE (ROUND(amount_usd) AS amount_usd, LOWER(status) AS "
+        "status) FROM sales.orders_v2"
+    )
+    # Proven in DuckDB: same column names in the same order, same rows.
+    from gaggle.validation.equivalence import Outcome, check_equivalence
+
+    for before in (query, qualified, replaced):
+        verdict = check_equivalence(before, engine.rewrite(before).text, engine.migration)
+        assert verdict.outcome == Outcome.EQUAL, verdict.detail
+        assert verdict.names_after == verdict.names_before

@@ -21,7 +21,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.tokens import Token, TokenType
 
 from gaggle.mapping import ColumnRule, field_expression
-from gaggle.names import TableName
+from gaggle.names import TableName, quote_identifier
 from gaggle.schema import TableSchema
 from gaggle.spec import Migration
 from gaggle.sql import edits as edit_ops
@@ -968,21 +968,48 @@ class _FileRewrite:
         assert source.old is not None
         excluded = {c.name.lower() for c in star.args.get("except_") or []} | drop
         replaced = self._replace_items(star)
-        items = []
+        rules = self.engine.rules[source.old]
+        entries: list[tuple[str, str, str | None]] = []  # name, explicit item, REPLACE item
         offset = star.meta["start"]
         for fld in self.engine.old_schema(source.old).fields:
             name = fld.name.lower()
             if name in excluded:
                 continue
             if name in replaced:
-                items.append(replaced[name])
+                entries.append((fld.name, replaced[name], replaced[name]))
                 continue
             rendered = self._render(source, (fld.name,), qualifier, qualifier is not None, offset)
-            if rendered is None:
-                items.append(f"{qualifier}.{fld.name}" if qualifier else fld.name)
+            rule = rules.get((name,))
+            same = rule is not None and (rule.expression or "").strip().lower() == name
+            if rendered is None or same:
+                text = f"{qualifier}.{fld.name}" if qualifier else fld.name
+                entries.append((fld.name, text, None))
             else:
-                items.append(expressions.projection_text(rendered[0], fld.name))
-        return ", ".join(items)
+                item = expressions.projection_text(rendered[0], fld.name)
+                entries.append((fld.name, item, f"{rendered[0]} AS {quote_identifier(fld.name)}"))
+        readable = self._except_replace_form(source, entries, qualifier)
+        return readable if readable is not None else ", ".join(e[1] for e in entries)
+
+    def _except_replace_form(
+        self, source: Source, entries: list[tuple[str, str, str | None]], qualifier: str | None
+    ) -> str | None:
+        """`* EXCEPT (...) REPLACE (...)` over the new table when it yields exactly the old
+        names in the old order (every old name is a new column, in the same relative
+        order); None when only an explicit list is exact."""
+        assert source.old is not None
+        new_names = [f.name for f in self.engine.new_schema(source.old).fields]
+        wanted = [name.lower() for name, _, _ in entries]
+        kept = [n for n in new_names if n.lower() in set(wanted)]
+        if [n.lower() for n in kept] != wanted:
+            return None
+        dropped = [n for n in new_names if n.lower() not in set(wanted)]
+        replaces = [item for _, _, item in entries if item is not None]
+        text = f"{qualifier}.*" if qualifier else "*"
+        if dropped:
+            text += f" EXCEPT ({', '.join(quote_identifier(n) for n in dropped)})"
+        if replaces:
+            text += f" REPLACE ({', '.join(replaces)})"
+        return text
 
     def _replace_items(self, star: exp.Star) -> dict[str, str]:
         """REPLACE (expr AS name) items as written, with the edits inside them applied."""
