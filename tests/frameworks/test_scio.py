@@ -51,6 +51,17 @@ def scala_file(text: str, relative: str = "src/main/scala/Job.scala") -> RepoFil
     return RepoFile(Path(relative), relative, text)
 
 
+CODE_MENTION = "users_v1 in Scala code names an old table; migrate it by hand"
+
+
+def todo(message: str, indent: str = "") -> str:
+    """The comment gaggle puts above a flagged statement."""
+    return (
+        f"{indent}// TODO(data-migration users_v2): {message.rstrip('.')}. "
+        "See https://wiki.example.com/data/users-v2"
+    )
+
+
 def rewrite_one(text: str) -> RewriteResult:
     file = scala_file(text)
     build = RepoFile(Path("build.sbt"), "build.sbt", '"com.spotify" %% "scio-core" % "0.14.6"\n')
@@ -79,8 +90,12 @@ def test_fixture_flags_what_it_cannot_rewrite(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE / "before", work)
     results = rewrite_tree(work)
     plan_mix = results["src/main/scala/com/acme/users/PlanMixJob.scala"].flags
-    legacy = [f for f in plan_mix if "legacy SQL" in f.message]
-    assert [(f.line, f.reason) for f in legacy] == [(36, FlagReason.UNRESOLVED_REFERENCE)]
+    # the legacy query reads only user_id, unchanged: retargeted in its own form, no flag
+    assert not [f for f in plan_mix if "legacy SQL" in f.message]
+    assert (
+        "[acme-prod:core.users_v2]"
+        in results["src/main/scala/com/acme/users/PlanMixJob.scala"].text
+    )
     # the SQL's manual column and the Plan.age_bucket field access
     assert {f.line for f in plan_mix if f.reason == FlagReason.MANUAL_COLUMN} == {11, 21}
     active = results["src/main/scala/com/acme/users/ActiveUsersJob.scala"].flags
@@ -251,22 +266,25 @@ def test_spec_forms_are_renamed_in_place() -> None:
 def test_code_mentions_are_flagged_comments_are_not() -> None:
     text = "// users_v1 is going away\nval users_v1 = 1 /* users_v1 */\n"
     result = rewrite_one(text)
-    assert not result.changed
+    assert result.text == text.replace("\nval", f"\n{todo(CODE_MENTION)}\nval")
     assert [(f.line, f.column) for f in result.flags] == [(2, 5)]
 
 
 def test_single_line_sql_with_escapes_is_flagged_not_edited() -> None:
     text = 'val q = "SELECT email FROM core.users_v1 WHERE note = \\"x\\""\n'
     result = rewrite_one(text)
-    assert not result.changed
-    assert [f.reason for f in result.flags] == [FlagReason.UNRESOLVED_REFERENCE]
+    [flag] = result.flags
+    assert flag.reason == FlagReason.UNRESOLVED_REFERENCE
+    assert result.text == todo(flag.message) + "\n" + text  # the query itself is untouched
 
 
 def test_single_line_sql_keeps_manual_flag_without_comment() -> None:
     text = 'val q = "SELECT age_bucket FROM core.users_v1"\n'
     result = rewrite_one(text)
-    assert result.text == 'val q = "SELECT age_bucket FROM core.users_v2"\n'
-    assert [f.reason for f in result.flags] == [FlagReason.MANUAL_COLUMN]
+    [flag] = result.flags
+    assert flag.reason == FlagReason.MANUAL_COLUMN
+    # no line inside the string for a SQL comment: the Scala comment goes above the statement
+    assert result.text == todo(flag.message) + '\nval q = "SELECT age_bucket FROM core.users_v2"\n'
 
 
 def test_interpolated_sql_escapes_dollar_and_never_edits_splices() -> None:
@@ -278,7 +296,7 @@ def test_interpolated_sql_escapes_dollar_and_never_edits_splices() -> None:
     )
     star = 'val q = s"SELECT * REPLACE ($x AS email) FROM core.users_v1"\n'
     result = rewrite_one(star)
-    assert not result.changed
+    assert result.text.endswith("\n" + star)  # only comments above it
     assert any("interpolated" in f.message for f in result.flags)
 
 
@@ -294,15 +312,17 @@ def test_typed_access_comment_inserted_once() -> None:
         '@BigQueryType.fromTable("acme-prod.core.users_v1")\n'
         "class User\n"
         "object J {\n"
-        "  def f(u: User) = (u.email, u.email, u.user_id)\n"
+        "  def f(u: User) = (u.country, u.country, u.user_id, u.email)\n"
         "}\n"
     )
     result = rewrite_one(text)
     lines = result.text.splitlines()
     assert lines[3] == (
-        "  // TODO(data-migration users_v2): User.email is now email_address. "
+        "  // TODO(data-migration users_v2): User.country is now geo.country_code. "
         "See https://wiki.example.com/data/users-v2"
     )
+    # email -> email_address is a plain rename of the same type: rewritten, not flagged
+    assert lines[4] == "  def f(u: User) = (u.country, u.country, u.user_id, u.email_address)"
     assert len(result.flags) == 2
     assert rewrite_one(result.text).text == result.text
 
