@@ -14,16 +14,18 @@ import pytest
 from gaggle.fleet import generate_fleet
 from gaggle.frameworks.base import RepoFile
 from gaggle.frameworks.scio import ScioFramework, mask_literal, scan_scala
-from gaggle.repo import collect_files
+from gaggle.repo import collect_files, rewrite_repo
 from gaggle.spec import load_migration
 from gaggle.sql import FlagReason, RewriteResult, SqlRewriter
+from gaggle.sweep import references_left
 
 from tests.conftest import DEMO_MIGRATION
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "scio"
 GOLDEN = Path(__file__).resolve().parent / "scio_golden"
 GOLDEN_CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "before").is_dir())
-ENGINE = SqlRewriter(load_migration(DEMO_MIGRATION))
+MIGRATION = load_migration(DEMO_MIGRATION)
+ENGINE = SqlRewriter(MIGRATION)
 OLD_WORD = re.compile(r"\busers_v1\b", re.I)
 BROKEN = {FlagReason.INTERNAL_ERROR, FlagReason.UNPARSEABLE}
 
@@ -263,6 +265,93 @@ def test_demo_fleet(tmp_path: Path) -> None:
         assert not any(r.changed for r in again.values()), repo
         assert sorted(again) == sorted(first)
     assert handled >= 10
+
+
+# What the owning team does with each flag of the demo's Scio repos: the fix, in the code.
+REVIEWER_FIXES = (
+    ('u.country.getOrElse("unknown")', 'u.geo.flatMap(_.country_code).getOrElse("unknown")'),
+    ('u.plan.getOrElse("free")', 'u.subscription.flatMap(_.plan).getOrElse("free")'),
+    ("u.device.flatMap(_.os)", "u.primary_device.flatMap(_.os_name)"),
+    ('u.language.getOrElse("und")', 'u.locale.map(_.split("-")(0)).getOrElse("und")'),
+    ('u.age_bucket.getOrElse("unknown")', 'u.birth_year.map(_.toString).getOrElse("unknown")'),
+    (
+        "u.mrr_usd.getOrElse(0.0)",
+        "u.subscription.flatMap(_.mrr_cents).map(_ / 100.0).getOrElse(0.0)",
+    ),
+    ("u.sessions.flatMap", "u.visits.flatMap"),
+    ("u.is_active.getOrElse(false)", 'u.status.contains("ACTIVE")'),
+    ("u.signup_ms.exists(_ >= cutoffMs)", "u.signup_at.exists(_.getMillis >= cutoffMs)"),
+    ("u.marketing_opt_in.contains(true)", "u.email_opt_in.contains(true)"),
+    ('String.valueOf(row.get("language"))', 'String.valueOf(row.get("locale")).split("-")(0)'),
+    ('row.get("country")', 'row.get("geo").asInstanceOf[TableRow].get("country_code")'),
+    ('row.get("plan")', 'row.get("subscription").asInstanceOf[TableRow].get("plan")'),
+    ("s.country.map(", "s.geo.flatMap(_.country_code).map("),
+    ("s.age_bucket.map(", "s.birth_year.map("),
+    ("s.is_active.map(", "s.status.map("),
+    ('"age_bucket"),', '"birth_year"),'),
+    ('"is_active"),', '"status"),'),
+    (
+        "SELECT user_id, country, plan FROM [acme-prod:core.users_v2] WHERE is_active",
+        "SELECT user_id, geo.country_code AS country, subscription.plan AS plan "
+        "FROM [acme-prod:core.users_v2] WHERE status = 'ACTIVE'",
+    ),
+    ("'core.users_v1' AS source_table", "'core.users_v2' AS source_table"),
+)
+_SQL_MANUAL = re.compile(r"(?<![\w.])(?<!AS )(\w+\.)?(age_bucket|marketing_opt_in)\b")
+
+
+def resolve_like_a_reviewer(text: str) -> str:
+    """Fix every flagged line the way the guide says, then delete the TODO comments."""
+    for old, new in REVIEWER_FIXES:
+        text = text.replace(old, new)
+    text = _SQL_MANUAL.sub(
+        lambda m: (
+            f"CAST({m.group(1) or ''}birth_year AS STRING)"
+            if m.group(2) == "age_bucket"
+            else f"{m.group(1) or ''}email_opt_in"
+        ),
+        text,
+    )
+    lines = text.splitlines(keepends=True)
+    return "".join(line for line in lines if "TODO(data-migration users_v2)" not in line)
+
+
+def test_demo_scio_repos_are_done_once_every_flag_is_resolved(tmp_path: Path) -> None:
+    """Merged as gaggle wrote it, a Scio repo still has flags: the sweep keeps it in
+    attention. Once the team resolved each flag (and deleted its comment), the same
+    check the sweep runs finds nothing: the repo counts as done."""
+    fleet = generate_fleet(tmp_path, 40, seed=23)
+    scio = [r for r in fleet if r.style == "scio" and r.references_old_table]
+    assert len(scio) >= 4
+    for repo in scio:
+        rewrite_repo(repo.path, MIGRATION, write=True)  # the PR, merged as is
+        merged = {
+            p.relative_to(repo.path).as_posix(): p.read_text()
+            for p in repo.path.rglob("*")
+            if p.is_file()
+        }
+        assert references_left(merged, MIGRATION), f"{repo.name}: flags left, yet done"
+        resolved = {
+            path: resolve_like_a_reviewer(text) if path.endswith(".scala") else text
+            for path, text in merged.items()
+        }
+        assert references_left(resolved, MIGRATION) == [], repo.name
+
+
+def test_a_resolved_access_with_its_comment_left_is_not_done() -> None:
+    text = (
+        '@BigQueryType.fromTable("acme-prod:core.users_v2")\n'
+        "class User\n"
+        "object J {\n"
+        "  def f(u: User) = u.geo.flatMap(_.country_code)\n"
+        "}\n"
+    )
+    assert not rewrite_one(text).flags
+    commented = text.replace(
+        "  def", f"{todo('User.country is now geo.country_code', '  ')}\n  def"
+    )
+    [flag] = rewrite_one(commented).flags
+    assert "delete the comment" in flag.message
 
 
 # --- the scanner ------------------------------------------------------------------------------

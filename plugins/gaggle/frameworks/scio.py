@@ -1172,6 +1172,12 @@ class _ScalaFile:
                 end = step.close + 1
                 continue
             reference = method_reference(region)
+            if reference is not None and reference.endswith(".toTableRow"):
+                if rows.kind != "table":
+                    return None  # a query's rows keep their output names, or a plain class
+                rows = _Rows("TableRow", rows.old, "row")  # the new table's fields, untyped
+                end = step.close + 1
+                continue
             if reference is not None and step.method not in ("withName", "setCoder"):
                 self._flag(
                     step.open + 1,
