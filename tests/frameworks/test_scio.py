@@ -15,6 +15,7 @@ from gaggle.fleet import generate_fleet
 from gaggle.frameworks.base import RepoFile
 from gaggle.frameworks.scio import ScioFramework, mask_literal, scan_scala
 from gaggle.repo import collect_files, rewrite_repo
+from gaggle.reports import pr_body
 from gaggle.spec import load_migration
 from gaggle.sql import FlagReason, RewriteResult, SqlRewriter
 from gaggle.sweep import references_left
@@ -352,6 +353,21 @@ def test_a_resolved_access_with_its_comment_left_is_not_done() -> None:
     )
     [flag] = rewrite_one(commented).flags
     assert "delete the comment" in flag.message
+
+
+def test_pr_body_says_what_makes_a_scio_repo_done(tmp_path: Path) -> None:
+    def link(path: str, line: int) -> str:
+        return f"https://x/{path}#L{line}"
+
+    outcome = rewrite_repo(FIXTURE / "before", MIGRATION, write=False)
+    body = pr_body(MIGRATION, outcome, [], link)
+    done = body.split("### When this repo counts as done", 1)[1].split("###", 1)[0]
+    assert "delete each `TODO(data-migration users_v2)` comment once its line is fixed" in done
+    (tmp_path / "build.sbt").write_text('"com.spotify" %% "scio-core" % "0.14.6"\n')
+    (tmp_path / "T.scala").write_text('object T { val Users = "acme-prod:core.users_v1" }\n')
+    clean = rewrite_repo(tmp_path, MIGRATION, write=False)
+    assert [f.result.changed for f in clean.touched] == [True]
+    assert "counts as done" not in pr_body(MIGRATION, clean, [], link)  # nothing to resolve
 
 
 # --- the scanner ------------------------------------------------------------------------------
