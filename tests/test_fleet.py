@@ -571,5 +571,11 @@ def test_scio_fleet_uses_the_typed_apis(fleets):
         'Table.Spec("acme-prod:core.users_v1")',
         '"acme-prod.core.users_v1"',
         "u.signup_ms",
+        "FROM [acme-prod:core.users_v1]",  # legacy SQL in a typed query
+        "selectedFields = List(",  # a Storage API read
+        "rowRestriction = ",
+        'val Users = "acme-prod:core.users_v1"',  # a constant in a shared object ...
+        "sc.bigQueryTable(Table.Spec(Tables.Users))",  # ... read in another file
+        "sc.bigQueryTable(Table.Spec(Tables.Orders))",  # a bystander with the same getters
     ):
         assert needle in text, needle

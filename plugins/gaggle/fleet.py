@@ -1041,7 +1041,88 @@ def _scio_repo(
         files[f"src/main/scala/com/acme/{pkg}/{obj}Job.scala"] = _scala_job(
             rng, pkg, f"{obj}Job", refs
         )
+    if refs:  # drawn last, so the jobs above stay what they were for a given seed
+        files[f"src/main/scala/com/acme/{pkg}/Tables.scala"] = _SCALA_TABLES.substitute(pkg=pkg)
+        files[f"src/main/scala/com/acme/{pkg}/UserFieldsJob.scala"] = _scala_fields_job(rng, pkg)
     return files, {OLD_TABLE if refs else ORDERS_TABLE}
+
+
+# A shared object of table constants, and a job reading the users table every other way
+# Scio has: a legacy-SQL typed query, a Storage API read with selectedFields and
+# rowRestriction, TableRow getters on a read through the constant (in another file), and
+# a bystander read of orders whose getters name the same columns.
+_SCALA_TABLES = string.Template("""\
+package com.acme.$pkg
+
+/** The tables this team's pipelines read, in one place. */
+object Tables {
+  val Users = "acme-prod:core.users_v1"
+  val Orders = "acme-prod:sales.orders"
+}
+""")
+_SCALA_FIELDS = string.Template("""\
+package com.acme.$pkg
+
+import com.spotify.scio._
+import com.spotify.scio.bigquery._
+import com.spotify.scio.bigquery.types.BigQueryType
+
+// Per-user fields for the CRM export.
+object UserFieldsJob {
+  @BigQueryType.fromQuery("SELECT user_id, $legacy_columns FROM [acme-prod:core.users_v1] WHERE $legacy_where")
+  class Legacy
+
+  @BigQueryType.fromStorage(
+    "acme-prod:core.users_v1",
+    selectedFields = List("user_id", "$field"),
+    rowRestriction = "$restriction"
+  )
+  class Stored
+
+  def main(cmdlineArgs: Array[String]): Unit = {
+    val (sc, args) = ContextAndArgs(cmdlineArgs)
+    sc.bigQueryTable(Table.Spec(Tables.Users))
+      .filter(row => row.get("$row_filter") != null)
+      .map(row => (String.valueOf(row.get("user_id")), String.valueOf(row.get("$row_value"))))
+      .saveAsTextFile(args("output") + "-rows")
+    sc.typedBigQuery[Legacy]()
+      .map(l => l.user_id.getOrElse("") + "," + l.$legacy_access.getOrElse(""))
+      .saveAsTextFile(args("output") + "-legacy")
+    sc.typedBigQuery[Stored]()
+      .map(s => s.user_id.getOrElse("") + "," + s.$field.map(_.toString).getOrElse(""))
+      .saveAsTextFile(args("output") + "-stored")
+    sc.bigQueryTable(Table.Spec(Tables.Orders))
+      .map(row => String.valueOf(row.get("country")))
+      .saveAsTextFile(args("output") + "-orders")
+    sc.run()
+    ()
+  }
+}
+""")
+# (columns, WHERE, the column the job reads): plain renames (exact), or moved/computed ones
+_SCALA_LEGACY = (
+    ("email, full_name", "last_login IS NOT NULL", "email"),
+    ("country, plan", "is_active", "country"),
+)
+_SCALA_STORAGE_FIELDS = ("email", "country", "plan", "is_active", "age_bucket")
+_SCALA_RESTRICTIONS = _items("""
+    country = 'SE'; plan = 'pro' AND lifetime_orders > 3; is_active; region = 'EMEA'
+""")
+_SCALA_ROW_COLUMNS = ("last_login", "country", "plan", "email", "full_name", "language")
+
+
+def _scala_fields_job(rng: random.Random, pkg: str) -> str:
+    columns, where, access = rng.choice(_SCALA_LEGACY)
+    return _SCALA_FIELDS.substitute(
+        pkg=pkg,
+        legacy_columns=columns,
+        legacy_where=where,
+        legacy_access=access,
+        field=rng.choice(_SCALA_STORAGE_FIELDS),
+        restriction=rng.choice(_SCALA_RESTRICTIONS),
+        row_filter=rng.choice(_SCALA_ROW_COLUMNS),
+        row_value=rng.choice(_SCALA_ROW_COLUMNS),
+    )
 
 
 # --- fleet -----------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def pr_body(
         *_files_table(outcome),
         *_llm_changes(llm, line_url, backend),
         *_decisions(outcome, line_url),
+        *_done_when(migration, outcome),
         *_evidence(validations, backend),
         "### How to revert",
         "",
@@ -99,6 +100,28 @@ def _decisions(outcome: RepoOutcome, line_url: Callable[[str, int], str]) -> lis
     if others:
         lines += ["### Left unchanged", "", *others, ""]
     return lines
+
+
+def _done_when(migration: Migration, outcome: RepoOutcome) -> list[str]:
+    """What the owning team must do after merging for the repo to count as done."""
+    flagged = [f for f in outcome.touched if f.result.flags]
+    if not flagged:
+        return []
+    marker = f"`TODO(data-migration {migration.id})`"
+    lines = [
+        "### When this repo counts as done",
+        "",
+        "After the merge, gaggle re-reads the default branch: the repo counts as done when "
+        "nothing there reads an old table or column. Fix each line listed above the way its "
+        f"{marker} comment says (the guide explains each mapping).",
+    ]
+    if any(f.framework == "scio" for f in flagged):
+        lines.append(
+            f"In Scala files, delete each {marker} comment once its line is fixed: a comment "
+            "left there keeps the repo open, and gaggle flags again any access of an old "
+            "column on rows of the new table."
+        )
+    return [*lines, ""]
 
 
 def _evidence(validations: list[StatementResult], backend: str) -> list[str]:

@@ -38,6 +38,13 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 from gaggle.frameworks.base import RepoFile, result_from_edits, shift_result
+from gaggle.frameworks.scio_flow import (
+    KEEPS_ROWS,
+    CodeText,
+    lambda_param,
+    method_reference,
+    placeholder_accesses,
+)
 from gaggle.names import TableName
 from gaggle.sql import RewriteResult, SqlRewriter
 from gaggle.sql.edits import Edit, LineIndex
@@ -46,7 +53,7 @@ from gaggle.sql.report import Flag, FlagReason
 SCALA_SUFFIXES = (".scala", ".sc")
 _IDENT_START = re.compile(r"[A-Za-z_]")
 _IDENT_CHARS = re.compile(r"[A-Za-z0-9_]*")
-_SQL = re.compile(r"\bSELECT\b", re.I)
+_SQL = re.compile(r"(?:\b|(?<=\\[nt]))SELECT\b", re.I)
 _SCIO_IMPORT = re.compile(r"^\s*import\s+com\.spotify\.scio\b", re.M)
 _SCIO_WORD = re.compile(r"\bscio\b", re.I)
 _STRIP_MARGIN = re.compile(r"\s*\.\s*stripMargin\b(?:\s*\(\s*'(.)'\s*\))?")
@@ -268,6 +275,12 @@ def mask_literal(text: str, literal: ScalaLiteral) -> str:
         for i in range(splice_start - start, min(splice_end - start, len(chars))):
             if not (chars[i].isalnum() or chars[i] == "_"):
                 chars[i] = "_"
+    if not literal.triple:  # `\n` and `\t` escapes: the same two characters, decoded
+        content = literal.content(text)
+        for found in re.finditer(r"\\[nt]", content):
+            if found.start() == 0 or content[found.start() - 1] != "\\":
+                chars[found.start()] = " "
+                chars[found.start() + 1] = "\n" if found.group(0) == "\\n" else " "
     margin = literal.margin_char(text)
     if margin is not None:
         content = literal.content(text)
@@ -290,6 +303,9 @@ def _touches(edit: Edit, start: int, end: int) -> bool:
 
 # ------------------------------------------------------------------ columns
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_]\w*")
+_PLAIN_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
 
 @dataclass(frozen=True)
 class _FieldChange:
@@ -298,11 +314,16 @@ class _FieldChange:
     column: str
     manual: bool
     parts: tuple[tuple[str, str], ...]  # ("email", "is now email_address")
+    rename: str | None = None  # the new top-level name, when a plain rename of the same type
+
+    def phrase(self) -> str:
+        return "; ".join(f"{path} {phrase}" for path, phrase in self.parts)
 
 
 def _field_changes(engine: SqlRewriter, old: TableName) -> dict[str, _FieldChange]:
     """The top-level columns whose field no longer exists under the same name."""
     rules = engine.rules[old]
+    new_schema = engine.new_schema(old)
     changes: dict[str, _FieldChange] = {}
     for fld in engine.old_schema(old).fields:
         name = fld.name
@@ -323,16 +344,99 @@ def _field_changes(engine: SqlRewriter, old: TableName) -> dict[str, _FieldChang
             elif (rule.expression or "").strip().lower() != rule.column.lower():
                 parts.append((rule.column, f"is now {rule.expression}"))
         if parts:
-            changes[name] = _FieldChange(name, manual, tuple(parts))
+            changes[name.lower()] = _FieldChange(
+                name, manual, tuple(parts), _plain_rename(own, fld, new_schema)
+            )
     return changes
+
+
+def _plain_rename(rule, old_field, new_schema) -> str | None:
+    """The new column's name when the rule renames a top-level column, same type and mode."""
+    if rule is None or rule.action == "manual":
+        return None
+    expression = (rule.expression or "").strip()
+    if not _PLAIN_NAME.fullmatch(expression):
+        return None
+    new_field = new_schema.find((expression,))
+    if new_field is None or new_field.mode != old_field.mode:
+        return None
+    return new_field.name if new_field.sql_type() == old_field.sql_type() else None
 
 
 @dataclass(frozen=True)
 class _TypedClass:
     name: str
-    kind: str  # "table" (fromTable / fromStorage) or "query" (fromQuery)
+    # "table" (fromTable / fromStorage), "query" (fromQuery, migrated keeping its output
+    # names) or "query-open" (fromQuery whose query gaggle leaves to a human)
+    kind: str
     old: TableName
     offset: int
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The element of an SCollection read from an old (or already its new) table."""
+
+    label: str  # the class name, or "TableRow"
+    old: TableName
+    kind: str  # "row" (TableRow), "bound" (a plain case class) or a _TypedClass kind
+
+
+@dataclass
+class _LegacyPlan:
+    """A legacy-SQL query reading an old table: the table retargeted in its own form,
+    columns renamed only when the query is simple enough for that to be exact."""
+
+    old: TableName
+    table_edits: list[Edit]
+    column_edits: list[Edit]
+    columns: dict[str, _FieldChange]  # changed columns the query still reads
+    exact: bool
+
+    def problem(self) -> str | None:
+        if self.exact:
+            return None
+        if self.columns:
+            listed = "; ".join(c.phrase() for c in self.columns.values())
+            return (
+                f"legacy SQL: {listed}; rewrite these columns by hand and keep each output "
+                "name with AS"
+            )
+        return None
+
+
+_LEGACY_WORDS = {"flatten", "within", "table_date_range", "table_query", "omit"}
+_CLAUSES = {
+    TokenType.SELECT,
+    TokenType.FROM,
+    TokenType.WHERE,
+    TokenType.GROUP_BY,
+    TokenType.ORDER_BY,
+    TokenType.HAVING,
+    TokenType.LIMIT,
+}
+_READ_CALL = re.compile(
+    r"\.\s*(bigQueryTable|readTable|bigQueryStorage|typedBigQuery|typedBigQueryTable"
+    r"|typedBigQueryStorage|typedBigQueryStorageMagnolify|typedBigQueryTableMagnolify)"
+    r"\s*(?:\[\s*([A-Za-z_][\w.]*)\s*\])?\s*\("
+)
+_UNTYPED_READS = {"bigQueryTable", "readTable", "bigQueryStorage"}
+_STORAGE_CALL = re.compile(
+    r"(?:@BigQueryType\s*\.\s*fromStorage|\.\s*(?:bigQueryStorage|typedBigQueryStorage\w*))"
+    r"\s*(?:\[\s*[\w.]+\s*\])?\s*\("
+)
+_FIELD_LIST = re.compile(r"(?:selectedFields\s*=\s*)?\b(?:List|Seq)\s*\(")
+_ROW_RESTRICTION = re.compile(r"\browRestriction\s*=\s*")
+_ROW_TYPE_VAL = re.compile(
+    r"\b(?:val|lazy\s+val)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*TableRowType\s*\[\s*(\w+)\s*\]"
+)
+_ROW_TYPE_FROM = re.compile(r"\s*TableRowType\s*\[\s*(\w+)\s*\]\s*\.\s*from\s*")
+_GETTER = re.compile(r"(get\w*|containsKey|set)\s*\(\s*")
+_BOUND_VAL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*$")
+_OBJECT = re.compile(r"\bobject\s+([A-Za-z_]\w*)[^{;\n]*\{")
+_SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
+_TODO = "TODO(data-migration {id})"
+STRING_TOKENS = {TokenType.STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING}
 
 
 # ------------------------------------------------------------------ session
@@ -350,17 +454,24 @@ class ScioSession:
             for name in (pair.old, pair.new):
                 for form in (str(name), f"{name.project}:{name.dataset}.{name.table}", name.short):
                     self.spec_tables.setdefault(form.lower(), pair.old)
-        self.new_words = {pair.new.table.lower() for pair in engine.migration.tables}
         self.changes = {old: _field_changes(engine, old) for old in engine.new_for}
+        self.new_columns = {
+            old: {f.name.lower() for f in engine.new_schema(old).fields} for old in engine.new_for
+        }
         self.repo_classes: dict[str, _TypedClass] = {}
+        # constants holding a table spec, by `Name` and `Object.Name`, from every file
+        self.constants: dict[str, tuple[TableName, bool]] = {}
         for file in files:
             if self.kind_of(file):
                 try:
-                    found = _ScalaFile(self, file.text).typed_classes()
+                    scala = _ScalaFile(self, file.text)
+                    found, constants = scala.typed_classes(), scala.spec_constants()
                 except Exception:  # a bug here must not stop the repo: the file flags it later
                     continue
                 for typed in found:
                     self.repo_classes.setdefault(typed.name, typed)
+                for name, value in constants.items():
+                    self.constants.setdefault(name, value)
 
     def kind_of(self, file: RepoFile) -> str | None:
         return "scala" if Path(file.relative).suffix.lower() in SCALA_SUFFIXES else None
@@ -378,6 +489,10 @@ class ScioSession:
     def spec_table(self, value: str) -> TableName | None:
         """The old table a spec string names, spelled with the old or the new table."""
         return self.spec_tables.get(value.strip("`").lower())
+
+    def names_old(self, value: str) -> bool:
+        """Whether a spec string names the old table (not yet its replacement)."""
+        return self.engine.tables.rename_spec(value.strip("`")) is not None
 
 
 class ScioFramework:
@@ -411,26 +526,120 @@ class _ScalaFile:
         self.index = LineIndex(text)
         self.scan = scan_scala(text)
         self.non_code = self.scan.non_code()
+        self.code = CodeText(text, self.non_code, self.scan.comments)
+        self.starts = [a for a, _ in self.non_code]
+        self.literal_starts = [lit.start for lit in self.scan.literals]
+        self.by_quote = {
+            lit.content_start - (3 if lit.triple else 1): lit for lit in self.scan.literals
+        }
         self.edits: list[Edit] = []
         self.flags: list[Flag] = []
-        self.table_vals: set[str] = set()  # vals holding an old (or new) table's name
-        self.reads_by_name = False  # a literal outside annotations names an old or new table
-        self.annotation_args = {lit for lit, _, _ in self._annotations()}
+        self.notes: dict[int, list[str]] = {}  # line -> TODO comments to put above it
+        self.accesses: dict[int, list[str]] = {}  # line -> field accesses to comment on
+        self.seen_accesses: set[int] = set()
+        self.table_vals: set[str] = set()  # vals of this file holding an old (or new) table
+        self.annotation_at = {lit: offset for lit, _, offset in self._annotations()}
+        self.row_types: dict[str, str] = {}  # vals holding a magnolify TableRowType[T]
+        self.handled: set[ScalaLiteral] = set()  # literals a storage read already took care of
 
     def rewrite(self) -> RewriteResult:
+        self._todo_markers()
+        self._storage_reads()
         rest = []
         for literal in self.scan.literals:
-            if not self._table_spec(literal):
+            if literal not in self.handled and not self._table_spec(literal):
                 rest.append(literal)
         for literal in rest:
-            self._literal(literal)
+            if literal not in self.handled:
+                self._literal(literal)
         self._code_mentions()
-        self._field_accesses()
+        self._row_flow()
+        self._comment_lines()
         flags = sorted(
             {(f.line, f.column, f.reason, f.message): f for f in self.flags}.values(),
             key=lambda f: (f.line, f.column, f.reason),
         )
         return result_from_edits(self.text, self.edits, flags)
+
+    def _todo_markers(self) -> None:
+        """A TODO comment of this migration left on a branch means a flag is unresolved."""
+        marker = _TODO.format(id=self.engine.migration.id)
+        for found in re.finditer(re.escape(marker), self.text):
+            self._flag(
+                found.start(),
+                FlagReason.UNRESOLVED_REFERENCE,
+                f"a {marker} comment is still here: resolve it, then delete the comment",
+                note=False,
+            )
+
+    # -------------------------------------------------------------- constants
+
+    def spec_constants(self) -> dict[str, tuple[TableName, bool]]:
+        """`Name` and `Object.Name` of each val of this file holding an old or new table spec."""
+        found: dict[str, tuple[TableName, bool]] = {}
+        objects = []
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _OBJECT.finditer(self.text, start, end):
+                objects.append((match.end(), self.code.block_end(match.end()), match.group(1)))
+        for literal in self.scan.literals:
+            inner = literal.content(self.text).strip("`")
+            old = self.session.spec_table(inner)
+            if old is None or literal.splices:
+                continue
+            holder = _VAL_OF_SPEC.search(self.text[max(0, literal.start - 200) : literal.start])
+            if holder is None:
+                continue
+            value = (old, self.session.names_old(inner))
+            found.setdefault(holder.group(1), value)
+            owners = [name for a, b, name in objects if a <= literal.start < b]
+            if owners:
+                found.setdefault(f"{owners[-1]}.{holder.group(1)}", value)
+        return found
+
+    def _constant(self, name: str) -> tuple[TableName, bool] | None:
+        own = self.spec_constants_cache
+        for table in (own, self.session.constants):
+            if name in table:
+                return table[name]
+        last = name.rsplit(".", 1)[-1]
+        return own.get(last) or (self.session.constants.get(last) if "." not in name else None)
+
+    @property
+    def spec_constants_cache(self) -> dict[str, tuple[TableName, bool]]:
+        if not hasattr(self, "_constants"):
+            self._constants = self.spec_constants()
+        return self._constants
+
+    def _first_arg_table(self, open_index: int, close: int) -> tuple[TableName, bool] | None:
+        """The table the first argument of a call names: a spec literal, `Table.Spec(...)`
+        of one, or a constant holding one (in this file or another of the repo)."""
+        end = self._first_arg_end(open_index, close)
+        for literal in self.scan.literals:
+            if open_index < literal.start < end:
+                inner = literal.content(self.text).strip("`")
+                old = self.session.spec_table(inner)
+                if old is not None and not literal.splices:
+                    return old, self.session.names_old(inner)
+                return None
+        found = _SPEC_ARG.fullmatch(self.text, open_index + 1, end)
+        return self._constant(found.group(1)) if found else None
+
+    def _first_arg_end(self, open_index: int, close: int) -> int:
+        depth, i = 0, open_index + 1
+        skip = self.code.skip
+        while i < close:
+            if i in skip:
+                i = max(skip[i], i + 1)
+                continue
+            ch = self.text[i]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                return i
+            i += 1
+        return close
 
     # -------------------------------------------------------------- literals
 
@@ -441,8 +650,6 @@ class _ScalaFile:
         inner = content[1:-1] if quoted else content
         if self.session.spec_table(inner) is None:
             return False
-        if literal not in self.annotation_args:
-            self.reads_by_name = True
         before = self.text[max(0, literal.start - 200) : literal.start]
         holder = _VAL_OF_SPEC.search(before)
         if holder:
@@ -457,6 +664,9 @@ class _ScalaFile:
         content = literal.content(self.text)
         if _SQL.search(content):
             self._interpolated_tables(literal)
+            masked = mask_literal(self.text, literal)
+            if _LEGACY_TABLE.search(masked) and self._legacy(literal, masked):
+                return
             if self.session.mentions.search(content):
                 self._sql(literal, content)
         elif self.session.mentions.search(content):
@@ -470,8 +680,8 @@ class _ScalaFile:
 
     def _interpolated_tables(self, literal: ScalaLiteral) -> None:
         for start, end in literal.splices:
-            name = re.match(r"[${\s]*([A-Za-z_]\w*)", self.text[start:end])
-            if name and name.group(1) in self.table_vals:
+            name = re.match(r"[${\s]*([A-Za-z_][\w.]*)", self.text[start:end])
+            if name and (name.group(1) in self.table_vals or self._constant(name.group(1))):
                 self._flag(
                     start,
                     FlagReason.UNRESOLVED_TEMPLATE,
@@ -482,7 +692,7 @@ class _ScalaFile:
     def _sql(self, literal: ScalaLiteral, content: str) -> None:
         """Rule 2: SQL in a literal through the engine, its edits fitted back into the literal."""
         start = literal.content_start
-        if not literal.triple and "\\" in content:
+        if not literal.triple and re.search(r"\\[^nt]", content):
             self._flag(
                 literal.start,
                 FlagReason.UNRESOLVED_REFERENCE,
@@ -491,25 +701,123 @@ class _ScalaFile:
             )
             return
         masked = mask_literal(self.text, literal)
-        legacy = [m for m in _LEGACY_TABLE.finditer(masked) if self.session.spec_table(m.group(1))]
-        for found in legacy:
-            self._flag(
-                start + found.start(),
-                FlagReason.UNRESOLVED_REFERENCE,
-                f"legacy SQL reads [{found.group(1)}]; gaggle rewrites standard SQL only: "
-                "migrate this query by hand",
-            )
-        if legacy:
-            return
         result = self.engine.rewrite(masked)
         edits, flags = shift_result(result, start, self.text)
-        self.flags.extend(flags)
-        if any(f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in flags):
-            return
-        fitted = self._fit(literal, edits)
+        broken = any(f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in flags)
+        fitted = None if broken else self._fit(literal, edits)
         if fitted is not None:
             self.edits.extend(fitted)
-        self._sql_leftovers(literal, masked)
+        for flag in flags:
+            self.flags.append(flag)
+            commented = flag.reason == FlagReason.MANUAL_COLUMN and literal.triple and fitted
+            if not commented:
+                self._add_note(literal.start, flag.message)
+        if not broken:
+            self._sql_leftovers(literal, masked)
+
+    # -------------------------------------------------------------- legacy SQL
+
+    def _legacy(self, literal: ScalaLiteral, masked: str) -> bool:
+        """Legacy SQL reading an old (or its new) table; True when it was one."""
+        plan = self._legacy_plan(literal, masked)
+        if plan is None:
+            return False
+        edits = plan.table_edits + (plan.column_edits if plan.exact else [])
+        fitted = self._fit(literal, edits) if edits else []
+        if fitted:
+            self.edits.extend(fitted)
+        problem = plan.problem()
+        if problem is not None:
+            self._flag(literal.start, FlagReason.UNRESOLVED_REFERENCE, problem)
+        return True
+
+    def _legacy_plan(self, literal: ScalaLiteral, masked: str) -> _LegacyPlan | None:
+        start = literal.content_start
+        refs = [m for m in _LEGACY_TABLE.finditer(masked) if self.session.spec_table(m.group(1))]
+        if not refs:
+            return None
+        old = self.session.spec_table(refs[0].group(1))
+        table_edits = []
+        blanked = masked
+        for ref in refs:
+            renamed = self.engine.tables.rename_spec(ref.group(1))
+            if renamed is not None:
+                table_edits.append(Edit(start + ref.start(1), start + ref.end(1), renamed, "table"))
+            blanked = blanked[: ref.start()] + "_" * len(ref.group(0)) + blanked[ref.end() :]
+        try:
+            tokens = BigQuery().tokenize(blanked)
+        except SqlglotError:
+            return _LegacyPlan(old, table_edits, [], {}, False)
+        changes = self.session.changes[old]
+        new_columns = self.session.new_columns[old]
+        simple = len(refs) == 1 and self._legacy_simple(tokens)
+        aliases = self._legacy_aliases(tokens)
+        columns: dict[str, _FieldChange] = {}
+        column_edits: list[Edit] = []
+        clause = None
+        for i, token in enumerate(tokens):
+            if token.token_type in _CLAUSES:
+                clause = token.token_type
+                continue
+            change = changes.get(token.text.lower())
+            if change is None or token.token_type in STRING_TOKENS | {TokenType.NUMBER}:
+                continue
+            before = tokens[i - 1].token_type if i else None
+            after = tokens[i + 1].token_type if i + 1 < len(tokens) else None
+            if before == TokenType.ALIAS or after == TokenType.L_PAREN:
+                continue  # an output name, or a function
+            if before == TokenType.DOT and tokens[i - 2].text.lower() not in aliases:
+                continue  # a field of a record
+            if token.text.lower() in new_columns:
+                continue
+            columns.setdefault(change.column.lower(), change)
+            qualified = before == TokenType.DOT
+            if qualified or after == TokenType.DOT or change.rename is None:
+                simple = False
+            elif clause not in (TokenType.SELECT, TokenType.WHERE):
+                simple = False  # ORDER BY / GROUP BY may name output columns in legacy SQL
+            else:
+                bare = (
+                    clause == TokenType.SELECT
+                    and before in (TokenType.SELECT, TokenType.COMMA)
+                    and after in (TokenType.COMMA, TokenType.FROM)
+                )
+                text = f"{change.rename} AS {token.text}" if bare else change.rename
+                column_edits.append(
+                    Edit(start + token.start, start + token.end + 1, text, "column")
+                )
+        return _LegacyPlan(old, table_edits, column_edits, columns, simple)
+
+    @staticmethod
+    def _legacy_simple(tokens: list) -> bool:
+        """One SELECT over one table, no join, no star, no legacy-only construct."""
+        kinds = [t.token_type for t in tokens]
+        if kinds.count(TokenType.SELECT) != 1 or kinds.count(TokenType.FROM) != 1:
+            return False
+        if any("JOIN" in k.name or "UNION" in k.name for k in kinds):
+            return False
+        if any(t.text.lower() in _LEGACY_WORDS for t in tokens):
+            return False
+        for i, kind in enumerate(kinds):
+            if kind == TokenType.STAR and (i == 0 or kinds[i - 1] != TokenType.L_PAREN):
+                return False
+        at = kinds.index(TokenType.FROM) + 1
+        following = kinds[at + 1 : at + 2]
+        return not following or following[0] in _CLAUSES or following[0] == TokenType.SEMICOLON
+
+    @staticmethod
+    def _legacy_aliases(tokens: list) -> set[str]:
+        kinds = [t.token_type for t in tokens]
+        if TokenType.FROM not in kinds:
+            return set()
+        at = kinds.index(TokenType.FROM) + 1
+        names = {tokens[at].text.lower()} if at < len(tokens) else set()
+        for token in tokens[at + 1 : at + 3]:
+            if token.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+                names.add(token.text.lower())
+        return names
+
+    # -------------------------------------------------------------- fitting edits
 
     def _fit(self, literal: ScalaLiteral, edits: list[Edit]) -> list[Edit] | None:
         """The engine's edits written the way this literal needs them, or None (and a flag)
@@ -585,6 +893,125 @@ class _ScalaFile:
                 "strings; check it by hand",
             )
 
+    # -------------------------------------------------------------- storage reads
+
+    def _storage_reads(self) -> None:
+        """Storage API reads: selectedFields and rowRestriction follow the mapping."""
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _STORAGE_CALL.finditer(self.text, start, end):
+                open_index = match.end() - 1
+                close = self.code.matching(open_index)
+                table = self._first_arg_table(open_index, close) if close else None
+                if table is None:
+                    continue
+                old, names_old = table
+                for fields in _FIELD_LIST.finditer(self.text, open_index, close):
+                    list_close = self.code.matching(fields.end() - 1)
+                    for literal in self._literals_in(fields.end(), list_close or close):
+                        self._selected_field(literal, old, names_old)
+                for restriction in _ROW_RESTRICTION.finditer(self.text, open_index, close):
+                    literal = self.by_quote.get(restriction.end()) or self._literal_at(
+                        restriction.end()
+                    )
+                    if literal is not None:
+                        self._row_restriction(literal, old, names_old)
+
+    def _literals_in(self, start: int, end: int) -> list[ScalaLiteral]:
+        return [lit for lit in self.scan.literals if start <= lit.start < end]
+
+    def _literal_at(self, offset: int) -> ScalaLiteral | None:
+        position = bisect.bisect_left(self.literal_starts, offset)
+        if position < len(self.scan.literals):
+            literal = self.scan.literals[position]
+            if literal.start == offset:
+                return literal
+        return None
+
+    def _selected_field(self, literal: ScalaLiteral, old: TableName, names_old: bool) -> None:
+        self.handled.add(literal)
+        name = literal.content(self.text)
+        path = tuple(name.lower().split("."))
+        rules = self.engine.rules[old]
+        if not names_old and self.engine.new_schema(old).find(path) is not None:
+            return  # a column of the new table
+        rule = rules.get(path)
+        change = self.session.changes[old].get(path[0]) if len(path) == 1 else None
+        if rule is None and change is not None:
+            self._flag(
+                literal.start,
+                FlagReason.UNRESOLVED_REFERENCE,
+                f'selectedFields "{name}": {change.phrase()}; list the new fields it needs',
+            )
+            return
+        if rule is None:
+            return
+        expression = (rule.expression or "").strip()
+        if rule.action == "manual":
+            self._flag(
+                literal.start,
+                FlagReason.MANUAL_COLUMN,
+                f'selectedFields "{name}" has no automatic mapping: {rule.note or "see the guide"}',
+            )
+        elif _PLAIN_PATH.fullmatch(expression):
+            if expression.lower() != name.lower():
+                end = literal.content_end
+                self.edits.append(Edit(literal.content_start, end, expression, "column"))
+        else:
+            self._flag(
+                literal.start,
+                FlagReason.UNRESOLVED_REFERENCE,
+                f'selectedFields "{name}" is now {expression}: select the columns it reads '
+                "and compute it in the pipeline",
+            )
+
+    def _row_restriction(self, literal: ScalaLiteral, old: TableName, names_old: bool) -> None:
+        """A standard-SQL predicate: rewritten by the engine as the WHERE of a query."""
+        self.handled.add(literal)
+        masked = mask_literal(self.text, literal)
+        try:
+            tokens = BigQuery().tokenize(masked)
+        except SqlglotError:
+            tokens = []
+        changes = self.session.changes[old]
+        left = {}
+        for i, token in enumerate(tokens):
+            change = changes.get(token.text.lower())
+            after = tokens[i + 1].token_type if i + 1 < len(tokens) else None
+            if change is None or token.token_type in STRING_TOKENS or after == TokenType.L_PAREN:
+                continue
+            if i and tokens[i - 1].token_type == TokenType.DOT:
+                continue
+            if token.text.lower() in self.session.new_columns[old]:
+                continue
+            if names_old and not change.manual:
+                continue  # the engine rewrites it below
+            left.setdefault(change.column.lower(), change)
+        for change in left.values():
+            reason = FlagReason.MANUAL_COLUMN if change.manual else FlagReason.UNRESOLVED_REFERENCE
+            self._flag(literal.start, reason, f"rowRestriction: {change.phrase()}")
+        if not names_old:
+            return
+        prefix = f"SELECT 1 FROM `{old}` WHERE "
+        result = self.engine.rewrite(prefix + masked)
+        if any(
+            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in result.flags
+        ):
+            self._flag(
+                literal.start,
+                FlagReason.UNRESOLVED_REFERENCE,
+                "rowRestriction is not a predicate gaggle can parse; migrate it by hand",
+            )
+            return
+        shift = literal.content_start - len(prefix)
+        edits = [
+            Edit(c.start + shift, c.end + shift, c.after, c.rule)
+            for c in result.changes
+            if c.start >= len(prefix) and c.rule != "manual-comment"
+        ]
+        fitted = self._fit(literal, edits)
+        if fitted:
+            self.edits.extend(fitted)
+
     # -------------------------------------------------------------- code
 
     def _code_mentions(self) -> None:
@@ -617,16 +1044,25 @@ class _ScalaFile:
         classes = []
         for literal, kind, offset in self._annotations():
             content = literal.content(self.text)
+            typed_kind = "table"
             if kind == "fromQuery":
                 old = self._query_table(content)
+                typed_kind = "query"
+                masked = mask_literal(self.text, literal)
+                if _LEGACY_TABLE.search(masked):
+                    plan = self._legacy_plan(literal, masked)
+                    if plan is not None and plan.problem() is not None:
+                        typed_kind = "query-open"
             else:
                 old = self.session.spec_table(content)
-            close = self._closing_paren(literal.end)
+            close = self.code.matching(self._open_before(literal.start))
             named = _CLASS_AFTER.match(self.text, close + 1) if close is not None else None
             if old is not None and named is not None:
-                typed_kind = "query" if kind == "fromQuery" else "table"
                 classes.append(_TypedClass(named.group(1), typed_kind, old, offset))
         return classes
+
+    def _open_before(self, offset: int) -> int:
+        return self.text.rfind("(", 0, offset)
 
     def _query_table(self, sql: str) -> TableName | None:
         for pair in self.engine.migration.tables:
@@ -635,121 +1071,325 @@ class _ScalaFile:
                 return pair.old
         return None
 
-    def _closing_paren(self, offset: int) -> int | None:
-        """The offset of the `)` closing the call whose arguments continue at offset."""
-        depth, i = 0, offset
-        skip = dict(self.non_code)
-        while i < len(self.text):
-            if i in skip:
-                i = max(skip[i], i + 1)
+    def _relevant_classes(self) -> dict[str, _TypedClass]:
+        """This file's typed classes, then those of other files this file names."""
+        own = {c.name: c for c in self.typed_classes()}
+        code = "".join(self.text[a:b] + " " for a, b in self.scan.code_spans(len(self.text)))
+        for name, typed in self.session.repo_classes.items():
+            if name not in own and re.search(rf"\b{re.escape(name)}\b", code):
+                own[name] = typed
+        return own
+
+    # -------------------------------------------------------------- row access
+
+    def _row_flow(self) -> None:
+        """Rule 3: follow the rows of each read of an old table to the code reading fields."""
+        classes = self._relevant_classes()
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _ROW_TYPE_VAL.finditer(self.text, start, end):
+                self.row_types[match.group(1)] = match.group(2)
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _READ_CALL.finditer(self.text, start, end):
+                open_index = match.end() - 1
+                close = self.code.matching(open_index)
+                if close is None:
+                    continue
+                rows = self._rows_of_read(
+                    match.group(1), match.group(2), open_index, close, classes
+                )
+                if rows is not None:
+                    self._flow(self._receiver_start(match.start()), close + 1, rows, 0)
+        self._declared_values(classes)
+
+    def _rows_of_read(
+        self, method: str, cls: str | None, open_index: int, close: int, classes
+    ) -> _Rows | None:
+        table = self._first_arg_table(open_index, close)
+        if method in _UNTYPED_READS:
+            return _Rows("TableRow", table[0], "row") if table else None
+        if cls is None:
+            return None
+        cls = cls.rsplit(".", 1)[-1]
+        if cls in classes:
+            return _Rows(cls, classes[cls].old, classes[cls].kind)
+        if table is None:
+            return None
+        self._bound_declaration(cls, table[0])
+        return _Rows(cls, table[0], "bound")
+
+    def _receiver_start(self, dot: int) -> int:
+        """Where the expression ending before a `.method` starts (`sc`, `self.sc`)."""
+        i = dot
+        while i > 0 and self.text[i - 1].isspace():
+            i -= 1
+        while i > 0 and (self.text[i - 1].isalnum() or self.text[i - 1] in "_."):
+            i -= 1
+        return i
+
+    def _flow(self, expr_start: int, pos: int, rows: _Rows, depth: int) -> None:
+        followed = self._follow(pos, rows)
+        if followed is None or depth > 4:
+            return
+        rows, end = followed
+        bound = _BOUND_VAL.search(self.text, max(0, expr_start - 120), expr_start)
+        if bound is None:
+            return
+        self._value_uses(bound.group(1), end, self.code.block_end(expr_start), rows, depth)
+
+    def _value_uses(self, name: str, start: int, end: int, rows: _Rows, depth: int) -> None:
+        """Each later use of a value holding the rows: chained calls are followed, a value
+        handed to a function is flagged (gaggle does not follow it there)."""
+        for use in re.finditer(rf"(?<![\w.$]){re.escape(name)}\b", self.text[:end]):
+            if use.start() < start or not self._in_code(use.start()):
                 continue
-            ch = self.text[i]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    return i
-                depth -= 1
-            i += 1
+            after = self.code.blank_end(use.end())
+            if self.text[after : after + 1] == ".":
+                self._flow(use.start(), use.end(), rows, depth + 1)
+                continue
+            before = self.text[: use.start()].rstrip()[-1:]
+            if before in ("(", ",") and self.text[after : after + 1] in (")", ","):
+                self._flag(
+                    use.start(),
+                    FlagReason.UNRESOLVED_REFERENCE,
+                    f"{name} holds rows of {self.engine.new_for[rows.old]} ({rows.label}) and is "
+                    "passed to a function gaggle does not follow: check the columns it reads",
+                )
+
+    def _follow(self, pos: int, rows: _Rows) -> tuple[_Rows, int] | None:
+        """Walk the chain after a read; (rows, end) when the chain still holds the rows."""
+        end = pos
+        for step in self.code.steps(pos):
+            if step.open is None:
+                if step.method not in KEEPS_ROWS:
+                    return None
+                end = self.code.blank_end(end)
+                continue
+            region = self.text[step.open + 1 : step.close]
+            converted = self._row_type(region)
+            if converted is not None and step.method == "map":
+                self._bound_declaration(converted, rows.old)
+                rows = _Rows(converted, rows.old, "bound")
+                end = step.close + 1
+                continue
+            reference = method_reference(region)
+            if reference is not None and reference.endswith(".toTableRow"):
+                if rows.kind != "table":
+                    return None  # a query's rows keep their output names, or a plain class
+                rows = _Rows("TableRow", rows.old, "row")  # the new table's fields, untyped
+                end = step.close + 1
+                continue
+            if reference is not None and step.method not in ("withName", "setCoder"):
+                self._flag(
+                    step.open + 1,
+                    FlagReason.UNRESOLVED_REFERENCE,
+                    f"rows of {self.engine.new_for[rows.old]} ({rows.label}) go to {reference}, "
+                    "which gaggle does not follow: check the columns it reads",
+                )
+                return None
+            self._lambda(step.open + 1, step.close, rows)
+            if step.method not in KEEPS_ROWS:
+                return None
+            end = step.close + 1
+        return rows, end
+
+    def _row_type(self, region: str) -> str | None:
+        found = _ROW_TYPE_FROM.fullmatch(region)
+        if found:
+            return found.group(1)
+        reference = method_reference(region)
+        if reference and reference.endswith(".from"):
+            return self.row_types.get(reference[: -len(".from")])
         return None
 
-    def _relevant_classes(self) -> list[_TypedClass]:
-        """This file's typed classes, then those of other files this file names."""
-        own = self.typed_classes()
-        names = {c.name for c in own}
-        code = "".join(self.text[a:b] + " " for a, b in self.scan.code_spans(len(self.text)))
-        others = [
-            c
-            for name, c in self.session.repo_classes.items()
-            if name not in names and re.search(rf"\b{re.escape(name)}\b", code)
-        ]
-        return own + others
+    def _lambda(self, start: int, end: int, rows: _Rows) -> None:
+        region = self.text[start:end]
+        param = lambda_param(region)
+        if param is not None:
+            pattern = re.compile(rf"(?<![\w.$]){re.escape(param)}\s*\.\s*(?=[A-Za-z_])")
+            offsets = [m.end() for m in pattern.finditer(self.text, start, end)]
+        else:
+            offsets = [start + o for o in placeholder_accesses(region)]
+        for offset in offsets:
+            if self._in_code(offset):
+                self._field_access(offset, rows)
 
-    def _field_accesses(self) -> None:
-        """Rule 3: field accesses that break once a typed class reads the new table.
-
-        gaggle does not track which value belongs to which class: an access
-        `<ident>.<column>` is attributed to the first class (own classes in file order,
-        then other files' classes) for which that column changes. The same goes for
-        `row.get("<column>")`, attributed to the first old table the file reads by name.
-        """
-        by_line: dict[int, list[str]] = {}
-        classes = self._relevant_classes()
-        if classes:
+    def _declared_values(self, classes: dict[str, _TypedClass]) -> None:
+        """Values declared with a row type (`u: User`, `users: SCollection[User]`)."""
+        for name, typed in classes.items():
+            rows = _Rows(name, typed.old, typed.kind)
+            pattern = re.compile(
+                rf"(?<![\w.$])([a-z_]\w*)\s*:\s*(?:(SCollection|Option|Iterable|Seq|List)\s*\[\s*)?"
+                rf"{re.escape(name)}\b(?!\s*\.)"
+            )
             for start, end in self.scan.code_spans(len(self.text)):
-                for match in _ACCESS.finditer(self.text, start, end):
-                    self._typed_access(match, classes, by_line)
-        if self.reads_by_name:
-            self._row_accesses(by_line)
-        self._comment_lines(by_line)
+                for match in pattern.finditer(self.text, start, end):
+                    scope_end = self.code.block_end(match.end())
+                    if match.group(2) == "SCollection":
+                        self._value_uses(match.group(1), match.end(), scope_end, rows, 0)
+                        continue
+                    value = re.compile(rf"(?<![\w.$]){re.escape(match.group(1))}\s*\.\s*(?=\w)")
+                    for use in value.finditer(self.text, match.end(), scope_end):
+                        if self._in_code(use.end()):
+                            self._field_access(use.end(), rows)
 
-    def _typed_access(
-        self, match: re.Match, classes: list[_TypedClass], by_line: dict[int, list[str]]
-    ) -> None:
-        column = match.group(2)
-        line, _ = self.index.position(match.start())
-        if _DIRECTIVE_LINE.match(self.index.line_text(line)):
+    def _bound_declaration(self, cls: str, old: TableName) -> None:
+        """A plain case class bound to an old table: its changed fields are flagged."""
+        declared = re.search(rf"\bcase\s+class\s+{re.escape(cls)}\s*\(", self.text)
+        if declared is None or not self._in_code(declared.start()):
             return
-        for typed in classes:
-            change = self.session.changes[typed.old].get(column)
-            if change is None or (typed.kind == "query" and not change.manual):
-                continue
-            new = self.engine.new_for[typed.old]
-            if typed.kind == "query":
-                why = f"the query behind {typed.name} needs a decision about this column"
-            else:
-                why = f"{typed.name} gets its fields from {new} after the migration"
-            self._access(match.start(2), typed.name + ".", change, why, by_line)
+        close = self.code.matching(declared.end() - 1)
+        rows = _Rows(cls, old, "bound")
+        for param in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)\s*:", self.text[: close or 0]):
+            if param.start() > declared.end() and self._in_code(param.start()):
+                self._field_access(param.start(), rows)
+
+    def _field_access(self, offset: int, rows: _Rows) -> None:
+        if offset in self.seen_accesses:
             return
+        self.seen_accesses.add(offset)
+        new = self.engine.new_for[rows.old]
+        changes = self.session.changes[rows.old]
+        if rows.kind == "row":
+            getter = _GETTER.match(self.text, offset)
+            literal = self.by_quote.get(getter.end()) if getter else None
+            if literal is None or literal.interpolator:
+                return
+            change = changes.get(literal.content(self.text).lower())
+            if change is None:
+                return
+            if change.rename is not None and getter.group(1) != "set":
+                self.edits.append(
+                    Edit(literal.content_start, literal.content_end, change.rename, "column")
+                )
+                return
+            why = f"the TableRow is read from {new} after the migration"
+            self._access(literal.start, "TableRow field ", change, why)
+            return
+        name = _PLAIN_NAME.match(self.text, offset)
+        change = changes.get(name.group(0).lower()) if name else None
+        if change is None or (rows.kind == "query" and not change.manual):
+            return
+        if rows.kind == "table" and change.rename is not None:
+            self.edits.append(Edit(offset, name.end(), change.rename, "column"))
+            return
+        why = {
+            "table": f"{rows.label} gets its fields from {new} after the migration",
+            "query": f"the query behind {rows.label} needs a decision about this column",
+            "query-open": f"the query behind {rows.label} is left to you (see the comment above "
+            "it): keep this output name when you rewrite it",
+            "bound": f"{rows.label} is read from {new} after the migration: its fields must "
+            "match the new columns",
+        }[rows.kind]
+        self._access(offset, rows.label + ".", change, why)
 
-    def _row_accesses(self, by_line: dict[int, list[str]]) -> None:
-        for literal in self.scan.literals:
-            column = literal.content(self.text)
-            before = self.text[max(0, literal.start - 60) : literal.start]
-            if literal.interpolator or not _ROW_GET.search(before):
-                continue
-            for old, changes in self.session.changes.items():
-                change = changes.get(column)
-                if change is not None:
-                    why = (
-                        f"the TableRow is read from {self.engine.new_for[old]} after the migration"
-                    )
-                    self._access(literal.start, "TableRow field ", change, why, by_line)
-                    break
-
-    def _access(
-        self,
-        offset: int,
-        label: str,
-        change: _FieldChange,
-        why: str,
-        by_line: dict[int, list[str]],
-    ) -> None:
+    def _access(self, offset: int, label: str, change: _FieldChange, why: str) -> None:
         quote = '"' if label.startswith("TableRow") else ""
         parts = [f"{label}{quote}{path}{quote} {phrase}" for path, phrase in change.parts]
         reason = FlagReason.MANUAL_COLUMN if change.manual else FlagReason.UNRESOLVED_REFERENCE
-        self._flag(offset, reason, f"{'; '.join(parts)}: {why}; fix this access by hand")
+        self._flag(
+            offset, reason, f"{'; '.join(parts)}: {why}; fix this access by hand", note=False
+        )
         line, _ = self.index.position(offset)
-        entries = by_line.setdefault(line, [])
+        entries = self.accesses.setdefault(line, [])
         entries.extend(p for p in parts if p not in entries)
 
-    def _comment_lines(self, by_line: dict[int, list[str]]) -> None:
+    # -------------------------------------------------------------- comments
+
+    def _comment_lines(self) -> None:
+        """One TODO comment per flagged thing, right above its line (or statement)."""
         migration = self.engine.migration
-        for line, entries in sorted(by_line.items()):
+        marker = _TODO.format(id=migration.id)
+        lines = sorted(set(self.accesses) | set(self.notes))
+        for line in lines:
             start = self.index.line_start(line)
-            if any(a < start < b for a, b in self.non_code):
+            if self._inside_non_code(start):
                 continue  # the line starts inside a string or comment: the flags say it
             text = self.index.line_text(line)
             indent = text[: len(text) - len(text.lstrip(" \t"))]
-            comment = (
-                f"// TODO(data-migration {migration.id}): {'; '.join(entries)}. "
-                f"See {migration.guide_url}"
-            )
-            if comment not in self.index.comment_block_above(line, "//"):
-                self.edits.append(Edit(start, start, indent + comment + "\n", "manual-comment"))
+            comments = []
+            if line in self.accesses:
+                comments.append(
+                    f"// {marker}: {'; '.join(self.accesses[line])}. See {migration.guide_url}"
+                )
+            comments += [
+                f"// {marker}: {note}. See {migration.guide_url}"
+                for note in self.notes.get(line, [])
+            ]
+            present = self.index.comment_block_above(line, "//")
+            new = "".join(f"{indent}{c}\n" for c in comments if c not in present)
+            if new:
+                self.edits.append(Edit(start, start, new, "manual-comment"))
+
+    def _add_note(self, offset: int, message: str) -> None:
+        line = self._anchor_line(offset)
+        notes = self.notes.setdefault(line, [])
+        message = message.rstrip(".")
+        if message not in notes:
+            notes.append(message)
+
+    def _anchor_line(self, offset: int) -> int:
+        """The line a comment about offset goes above: the first line of the annotation or
+        statement holding it, never a line inside a string."""
+        line = self.index.position(self._statement_offset(offset))[0]
+        for _ in range(200):
+            if line <= 1:
+                break
+            start = self.index.line_start(line)
+            span = self._inside_non_code(start)
+            if span is not None:
+                line = self.index.position(self._statement_offset(span[0]))[0]
+                continue
+            if self._inside_non_code(start - 1) or self._comment_at(start - 2):
+                break
+            current = self.index.line_text(line).strip()
+            previous = self.index.line_text(line - 1).rstrip()
+            if current.startswith((".", ")")) or previous.endswith(("(", ",", "=", ".")):
+                line -= 1
+                continue
+            break
+        return line
+
+    def _statement_offset(self, offset: int) -> int:
+        span = self._inside_non_code(offset)
+        if span is not None:
+            offset = span[0]
+        literal = self._literal_at(offset)
+        if literal is not None and literal in self.annotation_at:
+            return self.annotation_at[literal]
+        return offset
+
+    def _inside_non_code(self, offset: int) -> tuple[int, int] | None:
+        position = bisect.bisect_right(self.starts, offset) - 1
+        if position >= 0:
+            a, b = self.non_code[position]
+            if a < offset < b:
+                return a, b
+        return None
+
+    def _comment_at(self, offset: int) -> bool:
+        position = bisect.bisect_right(self.starts, offset) - 1
+        if position < 0:
+            return False
+        a, b = self.non_code[position]
+        return a <= offset < b and (a, b) in self.comment_spans
+
+    @property
+    def comment_spans(self) -> set[tuple[int, int]]:
+        if not hasattr(self, "_comment_spans"):
+            self._comment_spans = set(self.scan.comments)
+        return self._comment_spans
+
+    def _in_code(self, offset: int) -> bool:
+        position = bisect.bisect_right(self.starts, offset) - 1
+        if position < 0:
+            return True
+        a, b = self.non_code[position]
+        return not a <= offset < b
 
     # -------------------------------------------------------------- helpers
 
-    def _flag(self, offset: int, reason: FlagReason, message: str) -> None:
+    def _flag(self, offset: int, reason: FlagReason, message: str, *, note: bool = True) -> None:
         line, column = self.index.position(offset)
         self.flags.append(Flag(line, column, reason, message))
+        if note:
+            self._add_note(offset, message)
