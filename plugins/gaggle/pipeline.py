@@ -32,7 +32,7 @@ from gaggle.forges.base import (
 )
 from gaggle.ledger import Ledger
 from gaggle.llm import LlmReport, LlmSettings, resolve_with_llm
-from gaggle.repo import RepoOutcome, rewrite_repo
+from gaggle.repo import RepoOutcome, check_repo_path, rewrite_repo, safe_path
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
 from gaggle.sql.report import DECISIONS
@@ -110,7 +110,7 @@ class Steps:
         """Read the repo at its default branch head; does it mention an old table at all?"""
         with self._recorded(repo, "find_references"):
             base_branch, base_sha = self.forge.default_branch(repo)
-            files = self.forge.read_files(repo, base_sha)
+            files = read_repo_files(self.forge, repo, base_sha)
             snapshot = {"base_branch": base_branch, "files": files}
             self.ledger.put_work(
                 self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
@@ -286,7 +286,7 @@ class Steps:
             return json.loads(kept)
         # Gone (the default branch moved and a re-run replaced it): read that commit again.
         branch, _ = self.forge.default_branch(repo)
-        snapshot = {"base_branch": branch, "files": self.forge.read_files(repo, base_sha)}
+        snapshot = {"base_branch": branch, "files": read_repo_files(self.forge, repo, base_sha)}
         self.ledger.put_work(
             self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
         )
@@ -433,6 +433,15 @@ def run_repo(
     return steps.run(repo, dry_run=dry_run, close_orphans=close_orphans)
 
 
+def read_repo_files(forge: Forge, repo: str, ref: str) -> dict[str, str]:
+    """The forge's listing of the repo at ref, every path checked (`check_repo_path`): a
+    repo naming a file outside itself fails here, whatever the forge."""
+    files = forge.read_files(repo, ref)
+    for path in files:
+        check_repo_path(path)
+    return files
+
+
 def follow_up_branch(base: str, current: str) -> str:
     """The next branch after `current` merged: base-2, base-3, ..."""
     match = re.fullmatch(re.escape(base) + r"-(\d+)", current)
@@ -465,11 +474,15 @@ def fields_small(fields: dict) -> dict:
 
 @contextlib.contextmanager
 def checked_out(files: dict[str, str]) -> Iterator[Path]:
-    """The files as a directory tree, for the engine's file-based walk; removed after."""
+    """The files as a directory tree, for the engine's file-based walk; removed after.
+    Every path is checked before anything is written: a repo naming a file outside
+    itself raises `UnsafePathError` and leaves nothing behind."""
+    for path in files:
+        check_repo_path(path)
     with tempfile.TemporaryDirectory(prefix="gaggle-repo-") as scratch:
         root = Path(scratch)
         for path, content in files.items():
-            target = root / path
+            target = safe_path(root, path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8", newline="")
         yield root

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gaggle.errors import GaggleError
 from gaggle.frameworks import FRAMEWORKS
 from gaggle.frameworks.base import FrameworkSession, RepoFile
 from gaggle.spec import Migration
@@ -164,6 +165,46 @@ class RepoOutcome:
         return "\n".join(lines)
 
 
+class UnsafePathError(GaggleError):
+    """A repo names a file outside itself (`..`, an absolute path, a link out): the whole
+    repo fails, and nothing of it is written."""
+
+
+def check_repo_path(relative: str) -> str:
+    """A path from a repo listing, refused unless it is a plain relative path inside the
+    repo: no absolute path, no empty, `.` or `..` component, no NUL. Git accepts a tree
+    entry named `..` unless the server runs `receive.fsckObjects`, so a listing is data."""
+    parts = relative.split("/")
+    problem = ""
+    if not relative or "\x00" in relative:
+        problem = "is empty or holds a NUL character"
+    elif relative.startswith("/"):
+        problem = "is absolute"
+    elif any(part in ("", ".", "..") for part in parts):
+        problem = "has an empty, `.` or `..` component"
+    if problem:
+        raise UnsafePathError(
+            f"the repo names the file {relative!r}, which {problem}: it would land outside "
+            "the repo, so gaggle refuses the repo; remove that entry from its git tree"
+        )
+    return relative
+
+
+def safe_path(root: Path, relative: str) -> Path:
+    """`root / relative`, checked (`check_repo_path`) and resolved: a parent directory that
+    is a symbolic link leading out of the root is refused too. Every write goes through it."""
+    check_repo_path(relative)
+    base = root.resolve()
+    target = base.joinpath(*relative.split("/"))
+    real_parent = Path(os.path.realpath(target.parent))
+    if real_parent != base and base not in real_parent.parents:
+        raise UnsafePathError(
+            f"the file {relative!r} resolves to {real_parent / target.name}, outside the repo "
+            f"{base} (through a symbolic link): gaggle refuses to write it"
+        )
+    return real_parent / target.name
+
+
 def collect_files(repo: Path) -> tuple[list[RepoFile], list[Skipped]]:
     """The repo's candidate text files, and what was skipped with why; links never followed."""
     files: list[RepoFile] = []
@@ -244,7 +285,8 @@ def rewrite_repo(
         for file_outcome in outcome.files:
             if file_outcome.result.changed and file_outcome.source is not None:
                 source = file_outcome.source
-                write_atomically(source.path, source.encoded(file_outcome.result.text))
+                target = safe_path(repo, source.relative)
+                write_atomically(target, source.encoded(file_outcome.result.text))
     return outcome
 
 
