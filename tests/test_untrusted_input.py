@@ -3,11 +3,14 @@ silent skip. Each test reproduces one probe of the security review."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+from gaggle.cli import main
 from gaggle.forges.local import LocalForge
 from gaggle.pipeline import Steps, checked_out, scratch_ledger
 from gaggle.repo import UnsafePathError, safe_path
@@ -95,3 +98,59 @@ def test_a_path_through_a_symbolic_link_is_refused(tmp_path: Path):
     with pytest.raises(UnsafePathError, match="outside the repo"):
         safe_path(root, "link/x.sql")
     assert safe_path(root, "sql/x.sql") == root.resolve() / "sql" / "x.sql"
+
+
+# ---------------------------------------------------------------- 6. long file names
+
+
+def _jobs_repo(root: Path, names: list[str]) -> Path:
+    root.mkdir(parents=True)
+    for name in names:
+        (root / name).write_text("SELECT u.country FROM `acme-prod.core.users_v1` AS u\n")
+    return root
+
+
+def test_a_251_character_file_name_is_rewritten_with_every_other_file_and_reported(
+    tmp_path: Path,
+):
+    long_name = "q" * 247 + ".sql"
+    repo = _jobs_repo(tmp_path / "repo", ["a.sql", long_name, "z.sql"])
+    report = tmp_path / "report.json"
+    assert (
+        main(["rewrite", "--migration", str(DEMO_MIGRATION), str(repo), "--report", str(report)])
+        == 0
+    )
+    for name in ("a.sql", long_name, "z.sql"):
+        assert "geo.country_code" in (repo / name).read_text(), name
+    assert sorted(p.name for p in repo.iterdir()) == sorted(["a.sql", long_name, "z.sql"])
+    assert {f["path"] for f in json.loads(report.read_text())["files"]} == {
+        "a.sql",
+        long_name,
+        "z.sql",
+    }
+
+
+def test_a_failing_write_leaves_that_file_as_it_was_the_others_rewritten_and_the_report_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    repo = _jobs_repo(tmp_path / "repo", ["a.sql", "b.sql", "c.sql"])
+    original = (repo / "b.sql").read_text()
+    replace = os.replace
+
+    def full_disk_for_b(source, target):
+        if Path(target).name == "b.sql":
+            raise OSError(28, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", full_disk_for_b)
+    report = tmp_path / "report.json"
+    code = main(["rewrite", "--migration", str(DEMO_MIGRATION), str(repo), "--report", str(report)])
+    assert code == 1
+    assert (repo / "b.sql").read_text() == original
+    assert "geo.country_code" in (repo / "a.sql").read_text()
+    assert "geo.country_code" in (repo / "c.sql").read_text()
+    assert sorted(p.name for p in repo.iterdir()) == ["a.sql", "b.sql", "c.sql"]  # no temp left
+    files = {f["path"]: f for f in json.loads(report.read_text())["files"]}
+    assert files["b.sql"]["status"] == "failed"
+    assert "No space left on device" in files["b.sql"]["flags"][0]["message"]
+    assert files["a.sql"]["status"] == "changed"

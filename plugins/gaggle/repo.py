@@ -282,17 +282,34 @@ def rewrite_repo(
             outcome.files.append(FileOutcome(file.relative, session.framework, kind, result, file))
     outcome.files.sort(key=lambda f: f.path)
     if write:
-        for file_outcome in outcome.files:
-            if file_outcome.result.changed and file_outcome.source is not None:
-                source = file_outcome.source
-                target = safe_path(repo, source.relative)
-                write_atomically(target, source.encoded(file_outcome.result.text))
+        write_back(repo, outcome)
     return outcome
 
 
+def write_back(repo: Path, outcome: RepoOutcome) -> None:
+    """Replace each changed file atomically. A file that cannot be written (a full disk, a
+    name the file system refuses) stays as it was and is reported failed; the others are
+    still written, so every file ends as it was or fully rewritten."""
+    for file_outcome in outcome.files:
+        source = file_outcome.source
+        if not file_outcome.result.changed or source is None:
+            continue
+        try:
+            write_atomically(
+                safe_path(repo, source.relative), source.encoded(file_outcome.result.text)
+            )
+        except (OSError, UnsafePathError) as err:
+            message = f"gaggle could not write the rewritten file ({err}); it is left as it was"
+            original = file_outcome.result.original
+            flag = Flag(1, 1, FlagReason.INTERNAL_ERROR, message)
+            file_outcome.result = RewriteResult(original, original, flags=[flag])
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace a file's content so a crash leaves either the old or the new file, never half."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Replace a file's content so a crash leaves either the old or the new file, never half.
+    The temporary name is short whatever the file's name (a name near the file system's
+    255-byte limit must not make the write fail)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".gaggle-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
