@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from gaggle.cli import main
 from gaggle.forges.local import LocalForge
 from gaggle.pipeline import Steps, checked_out, scratch_ledger
-from gaggle.repo import UnsafePathError, safe_path
+from gaggle.repo import UnsafePathError, rewrite_repo, safe_path
 from gaggle.spec import load_migration
 from gaggle.validation.offline import OfflineValidator
 
@@ -154,3 +155,91 @@ def test_a_failing_write_leaves_that_file_as_it_was_the_others_rewritten_and_the
     assert files["b.sql"]["status"] == "failed"
     assert "No space left on device" in files["b.sql"]["flags"][0]["message"]
     assert files["a.sql"]["status"] == "changed"
+
+
+# ---------------------------------------------------------------- 2, 3. YAML/JSON bombs
+
+
+def _alias_bomb(levels: int = 30, width: int = 9) -> str:
+    lines = ["table: acme-prod.core.users_v1", "a0: &a0 [core.users_v1, x]"]
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(60)
+def test_a_yaml_alias_bomb_is_not_expanded_and_the_file_is_flagged(tmp_path: Path):
+    repo = tmp_path / "repo"
+    (repo / "jobs").mkdir(parents=True)
+    (repo / "jobs" / "bomb.yaml").write_text(_alias_bomb())
+    outcome = rewrite_repo(repo, MIGRATION, write=True)
+    (bomb,) = outcome.files
+    assert bomb.kind == "job-config" and bomb.status == "failed"
+    assert (repo / "jobs" / "bomb.yaml").read_text() == _alias_bomb()
+    (flag,) = bomb.result.flags
+    assert "alias bomb" in flag.message and re.search(r"about 10\^2\d values", flag.message)
+
+
+def test_yaml_aliases_are_edited_once_where_the_anchor_is_written(tmp_path: Path):
+    repo = tmp_path / "repo"
+    (repo / "jobs").mkdir(parents=True)
+    (repo / "jobs" / "job.yaml").write_text(
+        "source: &src core.users_v1\n"
+        "defaults: &defaults {table: core.users_v1}\n"
+        "jobs:\n  - *defaults\n  - {table: *src}\n  - *defaults\n"
+    )
+    outcome = rewrite_repo(repo, MIGRATION, write=True)
+    assert [f.status for f in outcome.files] == ["changed"]
+    assert (repo / "jobs" / "job.yaml").read_text() == (
+        "source: &src core.users_v2\n"
+        "defaults: &defaults {table: core.users_v2}\n"
+        "jobs:\n  - *defaults\n  - {table: *src}\n  - *defaults\n"
+    )
+
+
+def _deep_yaml(depth: int) -> str:
+    return "table: core.users_v1\nnested: " + "[" * depth + "1" + "]" * depth + "\n"
+
+
+def _deep_json(depth: int) -> str:
+    return '{"table": "core.users_v1", "nested": ' + "[" * depth + "1" + "]" * depth + "}\n"
+
+
+def test_yaml_and_json_nested_5000_deep_are_flagged_and_every_other_file_is_rewritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    repo = _jobs_repo(tmp_path / "repo", ["a.sql", "z.sql"])
+    (repo / "deep.yaml").write_text(_deep_yaml(5000))
+    (repo / "deep.json").write_text(_deep_json(5000))
+    report = tmp_path / "report.json"
+    code = main(["rewrite", "--migration", str(DEMO_MIGRATION), str(repo), "--report", str(report)])
+    assert code == 0, capsys.readouterr().err
+    assert "geo.country_code" in (repo / "a.sql").read_text()
+    assert "geo.country_code" in (repo / "z.sql").read_text()
+    files = {f["path"]: f for f in json.loads(report.read_text())["files"]}
+    for deep in ("deep.yaml", "deep.json"):
+        assert files[deep]["status"] == "failed"
+        assert "nested too deep" in files[deep]["flags"][0]["message"]
+        assert (repo / deep).read_text().startswith(("table: core.users_v1", '{"table": "core'))
+
+
+def test_any_exception_in_a_framework_is_a_flag_on_that_file_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from gaggle.frameworks.sqljobs import SqlJobsSession
+
+    repo = _jobs_repo(tmp_path / "repo", ["a.sql", "b.sql"])
+    rewrite = SqlJobsSession.rewrite
+
+    def broken_for_b(self, file):
+        if file.relative == "b.sql":
+            raise RecursionError("maximum recursion depth exceeded")
+        return rewrite(self, file)
+
+    monkeypatch.setattr(SqlJobsSession, "rewrite", broken_for_b)
+    outcome = rewrite_repo(repo, MIGRATION, write=True)
+    files = {f.path: f for f in outcome.files}
+    assert files["b.sql"].status == "failed"
+    assert "RecursionError" in files["b.sql"].result.flags[0].message
+    assert files["a.sql"].status == "changed"

@@ -262,28 +262,55 @@ def rewrite_repo(
     files, skipped = collect_files(repo)
     sessions: list[FrameworkSession] = []
     for framework in FRAMEWORKS:
-        session = framework.open(repo.resolve(), engine, files)
+        try:
+            session = framework.open(repo.resolve(), engine, files)
+        except Exception as err:  # the other frameworks still handle their files
+            skipped.append(Skipped("", f"{framework.name}: {_failure(err)}"))
+            continue
         if session is not None:
             sessions.append(session)
     outcome = RepoOutcome(repo, [s.framework for s in sessions], skipped=skipped)
     for done, file in enumerate(files, 1):
-        for session in sessions:
-            kind = session.kind_of(file)
-            if kind is not None:
-                outcome.files.append(
-                    FileOutcome(file.relative, session.framework, kind, session.rewrite(file), file)
-                )
-                break
+        handled = _rewrite_file(sessions, file)
+        if handled is not None:
+            outcome.files.append(handled)
         if progress is not None:
             progress(done, len(files))
     for session in sessions:
-        for file, kind, result in session.finish():
+        try:
+            finished = session.finish()
+        except Exception as err:  # one framework's bug: its project files stay as they were
+            outcome.skipped.append(Skipped("", f"{session.framework}: {_failure(err)}"))
+            continue
+        for file, kind, result in finished:
             outcome.files = [f for f in outcome.files if f.path != file.relative]
             outcome.files.append(FileOutcome(file.relative, session.framework, kind, result, file))
     outcome.files.sort(key=lambda f: f.path)
     if write:
         write_back(repo, outcome)
     return outcome
+
+
+def _rewrite_file(sessions: list[FrameworkSession], file: RepoFile) -> FileOutcome | None:
+    """The first framework claiming the file rewrites it. Whatever a framework raises on
+    untrusted content (a RecursionError, a bug) becomes a flag on this file alone: the
+    file stays as it was and every other file is still rewritten."""
+    framework, kind = "", None
+    try:
+        for session in sessions:
+            framework = session.framework
+            kind = session.kind_of(file)
+            if kind is not None:
+                return FileOutcome(file.relative, framework, kind, session.rewrite(file), file)
+    except Exception as err:
+        flag = Flag(1, 1, FlagReason.INTERNAL_ERROR, _failure(err))
+        result = RewriteResult(file.text, file.text, flags=[flag])
+        return FileOutcome(file.relative, framework, kind or "unknown", result, file)
+    return None
+
+
+def _failure(err: Exception) -> str:
+    return f"gaggle failed on this file and left it unchanged: {type(err).__name__}: {err}"
 
 
 def write_back(repo: Path, outcome: RepoOutcome) -> None:
