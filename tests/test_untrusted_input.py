@@ -14,8 +14,10 @@ import pytest
 from gaggle.cli import main
 from gaggle.forges.local import LocalForge
 from gaggle.pipeline import Steps, checked_out, scratch_ledger
+from gaggle.progress import bucket_of
 from gaggle.repo import UnsafePathError, rewrite_repo, safe_path
 from gaggle.spec import load_migration
+from gaggle.sweep import sweep_migration
 from gaggle.validation.offline import OfflineValidator
 
 from tests.conftest import DEMO_MIGRATION
@@ -243,3 +245,91 @@ def test_any_exception_in_a_framework_is_a_flag_on_that_file_not_a_crash(
     assert files["b.sql"].status == "failed"
     assert "RecursionError" in files["b.sql"].result.flags[0].message
     assert files["a.sql"].status == "changed"
+
+
+# ---------------------------------------------------------------- 4. no silent skip
+
+LATIN1_QUERY = "-- café\nSELECT country FROM `acme-prod.core.users_v1`\n".encode("latin-1")
+
+
+def _commit_bytes(forge: LocalForge, path: str, data: bytes) -> None:
+    root = forge.path(REPO)
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_bytes(data)
+    _git(root, "add", path)
+    _git(root, "-c", "user.name=dev", "-c", "user.email=d@x", "commit", "-qm", "latin-1")
+
+
+def test_a_repo_whose_only_reference_is_in_a_non_utf8_file_needs_attention(tmp_path: Path):
+    forge = _forge_repo(tmp_path / "forge", {"README.md": "jobs\n"})
+    _commit_bytes(forge, "sql/report.sql", LATIN1_QUERY)
+    _commit_bytes(forge, "logo.png", b"\x89PNG\r\n\x1a\n\xff")  # not a candidate: no noise
+    steps = _steps(forge)
+    run = steps.run(REPO)
+    assert run.status == "unreadable"
+    state = steps.ledger.get(MIGRATION.id, REPO)
+    assert bucket_of(state) == "attention"
+    assert "sql/report.sql (not UTF-8 text)" in state.attention
+    assert "logo.png" not in state.attention
+
+
+def test_unreadable_candidates_are_listed_in_the_outcome_and_the_pr_body(tmp_path: Path):
+    forge = _forge_repo(tmp_path / "forge", {"sql/a.sql": "SELECT country FROM core.users_v1\n"})
+    _commit_bytes(forge, "sql/report.sql", LATIN1_QUERY)
+    steps = _steps(forge)
+    run = steps.run(REPO)
+    assert run.status == "created"
+    assert [(s.path, s.reason) for s in run.outcome.unreadable] == [
+        ("sql/report.sql", "not UTF-8 text")
+    ]
+    body = forge._records(REPO)[MIGRATION.pull_request.branch]["body"]
+    assert "Files gaggle could not read" in body and "sql/report.sql" in body
+    state = steps.ledger.get(MIGRATION.id, REPO)
+    assert "sql/report.sql" in json.loads(state.details)["rewrite"]["unreadable"][0]["path"]
+
+
+def test_the_sweep_never_calls_a_merged_repo_with_an_unreadable_candidate_done(tmp_path: Path):
+    forge = _forge_repo(tmp_path / "forge", {"sql/a.sql": "SELECT country FROM core.users_v1\n"})
+    steps = _steps(forge)
+    assert steps.run(REPO).status == "created"
+    forge.merge(REPO, forge.pull_request(REPO, MIGRATION.pull_request.branch).number)
+    _commit_bytes(forge, "sql/report.sql", LATIN1_QUERY)
+    result = sweep_migration(forge, MIGRATION, steps.ledger)
+    state = steps.ledger.get(MIGRATION.id, REPO)
+    assert result.verified == [] and bucket_of(state) == "attention"
+    assert "sql/report.sql" in state.attention
+
+
+def test_gaggle_rewrite_lists_every_unreadable_candidate(tmp_path: Path, capsys):
+    repo = _jobs_repo(tmp_path / "repo", ["a.sql"])
+    (repo / "latin1.sql").write_bytes(LATIN1_QUERY)
+    (repo / "utf16.sql").write_bytes("SELECT 1 FROM core.users_v1\n".encode("utf-16"))
+    (repo / "huge.sql").write_text("SELECT 1 FROM core.users_v1\n" + "-- pad\n" * 200_000)
+    (repo / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    report = tmp_path / "report.json"
+    main(["rewrite", "--migration", str(DEMO_MIGRATION), str(repo), "--report", str(report)])
+    listed = {u["path"]: u["reason"] for u in json.loads(report.read_text())["unreadable"]}
+    assert listed == {
+        "huge.sql": "larger than 1 MB",
+        "latin1.sql": "not UTF-8 text",
+        "utf16.sql": "binary",
+    }
+    out = capsys.readouterr().out
+    assert "latin1.sql: could not be read (not UTF-8 text)" in out
+    assert "3 files could not be read" in out
+
+
+def test_the_github_forge_lists_files_it_could_not_read():
+    from gaggle.forges.github import GitHubForge
+    from github import Auth
+
+    from tests.fakes.github_server import FakeGitHub
+
+    with FakeGitHub() as server:
+        server.add_repo(
+            REPO, {"a.sql": "SELECT 1\n", "big.sql": "SELECT 1\n" + "-- pad\n" * 200_000}
+        )
+        forge = GitHubForge(Auth.Token("t"), server.endpoint, seconds_between_requests=0)
+        files = forge.read_files(REPO, forge.default_branch(REPO)[1])
+    assert list(files) == ["a.sql"]
+    assert files.unreadable == {"big.sql": "larger than 1 MB"}

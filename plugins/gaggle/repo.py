@@ -70,6 +70,12 @@ class FileOutcome:
 class Skipped:
     path: str
     reason: str
+    unreadable: bool = False  # a candidate file gaggle could not read: a human must look
+
+
+def is_candidate(path: str) -> bool:
+    """Whether a file of this name is one gaggle reads (SQL, configs, Scala)."""
+    return Path(path).suffix.lower() in TEXT_SUFFIXES
 
 
 @dataclass
@@ -82,6 +88,11 @@ class RepoOutcome:
     @property
     def touched(self) -> list[FileOutcome]:
         return [f for f in self.files if f.result.references_found]
+
+    @property
+    def unreadable(self) -> list[Skipped]:
+        """Candidate files gaggle could not read: any of them may hold a reference."""
+        return [s for s in self.skipped if s.unreadable]
 
     def to_dict(self) -> dict:
         return {
@@ -98,6 +109,7 @@ class RepoOutcome:
                 for f in self.touched
             ],
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "unreadable": [{"path": s.path, "reason": s.reason} for s in self.unreadable],
             "summary": self.summary_counts(),
         }
 
@@ -105,7 +117,7 @@ class RepoOutcome:
         """Everything a later step needs to rebuild this outcome over the same repo files."""
         return {
             "frameworks": self.frameworks,
-            "skipped": [[s.path, s.reason] for s in self.skipped],
+            "skipped": [[s.path, s.reason, s.unreadable] for s in self.skipped],
             "files": [
                 {"path": f.path, "framework": f.framework, "kind": f.kind}
                 | (
@@ -162,6 +174,8 @@ class RepoOutcome:
             lines.append(f"{framework:<10}{kind:<16}" + "".join(f"{n:>9}" for n in row))
         if self.skipped:
             lines.append(f"skipped: {len(self.skipped)} (see the report)")
+        if self.unreadable:
+            lines.append(f"could not read: {len(self.unreadable)} candidate file(s)")
         return "\n".join(lines)
 
 
@@ -226,11 +240,16 @@ def collect_files(repo: Path) -> tuple[list[RepoFile], list[Skipped]]:
             path = here / name
             if path.suffix.lower() not in TEXT_SUFFIXES:
                 continue
-            file, reason = _read(path, path.relative_to(root).as_posix())
+            relative = path.relative_to(root).as_posix()
+            try:
+                file, reason = _read(path, relative)
+            except OSError as err:
+                file, reason = None, f"could not be read: {err.strerror or err}"
             if file is not None:
                 files.append(file)
             else:
-                skipped.append(Skipped(path.relative_to(root).as_posix(), reason))
+                kept_out = reason in ("symbolic link", "not a regular file")
+                skipped.append(Skipped(relative, reason, unreadable=not kept_out))
     return files, skipped
 
 

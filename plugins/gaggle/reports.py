@@ -48,6 +48,7 @@ def pr_body(
         "nothing downstream of these queries needs to change.",
         "",
         *_files_table(outcome),
+        *_unreadable(outcome),
         *_llm_changes(llm, line_url, backend),
         *_decisions(outcome, line_url),
         *_evidence(validations, backend),
@@ -71,6 +72,20 @@ def _files_table(outcome: RepoOutcome) -> list[str]:
             f"{decisions or ''} |"
         )
     return [*lines, ""]
+
+
+def _unreadable(outcome: RepoOutcome) -> list[str]:
+    if not outcome.unreadable:
+        return []
+    return [
+        "### Files gaggle could not read",
+        "",
+        "These files may reference an old table, but gaggle could not read them; check them "
+        "by hand.",
+        "",
+        *[f"- {_code(s.path)}: {_prose(s.reason)}" for s in outcome.unreadable],
+        "",
+    ]
 
 
 def _decisions(outcome: RepoOutcome, line_url: Callable[[str, int], str]) -> list[str]:
@@ -181,3 +196,8 @@ def _inline_code(text: str) -> str:
 def _prose(text: str) -> str:
     """Text for a list item: one line, no backtick runs that would open a code span."""
     return re.sub(r"`+", "'", text.replace("\n", " "))[:300]
+
+
+def _code(text: str) -> str:
+    """Repo-controlled text (a path) as a one-line code span."""
+    return _inline_code(re.sub(r"[\r\n]+", " ", text))
