@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from gaggle.cli import main
+from gaggle.errors import SpecError
 from gaggle.forges.local import LocalForge
 from gaggle.pipeline import Steps, checked_out, scratch_ledger
 from gaggle.progress import bucket_of
@@ -333,3 +334,61 @@ def test_the_github_forge_lists_files_it_could_not_read():
         files = forge.read_files(REPO, forge.default_branch(REPO)[1])
     assert list(files) == ["a.sql"]
     assert files.unreadable == {"big.sql": "larger than 1 MB"}
+
+
+# ---------------------------------------------------------------- 7. spec checks
+
+
+def _edit_mapping(folder: Path, old: str, new: str) -> None:
+    path = folder / "mapping.csv"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ('"(SELECT MAX(email_address) FROM `acme-prod.core.users_v2`)"', "reads a table"),
+        ('"(SELECT email_address FROM other.t LIMIT 1)"', "reads a table"),
+        ("email_address /* open", "does not parse as BigQuery SQL"),
+    ],
+)
+def test_a_bad_new_expression_is_a_located_spec_error(
+    migration_copy: Path, expression: str, problem: str
+):
+    _edit_mapping(migration_copy, ",email,email_address,map,", f",email,{expression},map,")
+    with pytest.raises(SpecError) as caught:
+        load_migration(migration_copy)
+    error = caught.value
+    assert (error.file, error.line, error.field) == (
+        migration_copy / "mapping.csv",
+        3,
+        "new_expression",
+    )
+    assert problem in error.problem and error.fix
+
+
+def test_an_array_subquery_over_the_rows_own_array_is_still_allowed():
+    sessions = next(r for r in MIGRATION.rules if r.column == "sessions")
+    assert "FROM UNNEST(visits)" in sessions.expression  # the demo spec loads (it is row-wise)
+
+
+def test_a_migration_yaml_nested_3000_deep_is_a_located_spec_error(migration_copy: Path):
+    path = migration_copy / "migration.yaml"
+    path.write_text(path.read_text() + "extra: " + "[" * 3000 + "]" * 3000 + "\n")
+    lines = path.read_text().count("\n")
+    with pytest.raises(SpecError) as caught:
+        load_migration(migration_copy)
+    error = caught.value
+    assert (error.file, error.line, error.field) == (path, lines, "yaml")
+    assert "nested deeper than" in error.problem
+
+
+def test_a_schema_file_nested_3000_deep_is_a_located_spec_error(migration_copy: Path):
+    path = next((migration_copy / "schemas").glob("*.json"))
+    path.write_text('[{"name": "x", "type": "STRING", "fields": ' + "[" * 3000 + "]" * 3000 + "}]")
+    with pytest.raises(SpecError) as caught:
+        load_migration(migration_copy)
+    assert caught.value.file == path and caught.value.line == 1
+    assert "nested deeper than" in caught.value.problem
