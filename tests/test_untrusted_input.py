@@ -17,6 +17,7 @@ from gaggle.forges.local import LocalForge
 from gaggle.pipeline import Steps, checked_out, scratch_ledger
 from gaggle.progress import bucket_of
 from gaggle.repo import UnsafePathError, rewrite_repo, safe_path
+from gaggle.reports import pr_body
 from gaggle.spec import load_migration
 from gaggle.sweep import sweep_migration
 from gaggle.validation.offline import OfflineValidator
@@ -392,3 +393,69 @@ def test_a_schema_file_nested_3000_deep_is_a_located_spec_error(migration_copy: 
         load_migration(migration_copy)
     assert caught.value.file == path and caught.value.line == 1
     assert "nested deeper than" in caught.value.problem
+
+
+# ---------------------------------------------------------------- 8. Markdown/HTML injection
+
+HOSTILE = "x <img src=x onerror=alert(1)> [click](javascript:alert(1)) | cell"
+
+
+def _hostile_repo(root: Path) -> Path:
+    (root / "sql").mkdir(parents=True)
+    (root / "sql" / "a|b\n## pwned.sql").write_text("SELECT country FROM core.users_v1\n")
+    (root / "jobs").mkdir()
+    (root / "jobs" / "job.yaml").write_text(f"query: 'SELECT 1 FROM core.users_v1 {HOSTILE}'\n")
+    return root
+
+
+def _table_rows_keep_their_columns(markdown: str) -> None:
+    """Every row of each table has as many cells as its separator row."""
+    blocks = re.findall(r"(?m)(?:^\|.*\n?)+", markdown)
+    assert blocks
+    for block in blocks:
+        rows = block.strip("\n").split("\n")
+        separator = next(row for row in rows if row.startswith("|--"))
+        for row in rows:
+            assert len(re.split(r"(?<!\\)\|", row)) == separator.count("|") + 1, row
+
+
+def test_repo_text_in_the_pr_body_cannot_break_out_of_its_table_or_list(tmp_path: Path):
+    repo = _hostile_repo(tmp_path / "repo")
+    outcome = rewrite_repo(repo, MIGRATION, write=False)
+    body = pr_body(MIGRATION, outcome, [], lambda path, line: f"../blob/b/{path}#L{line}")
+    assert "\n## pwned" not in body
+    assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript:", body)
+    _table_rows_keep_their_columns(body)
+    assert "a\\|b ## pwned.sql" in body  # still readable, on one line
+
+
+def test_the_pr_links_of_a_path_are_url_quoted(tmp_path: Path):
+    forge = _forge_repo(
+        tmp_path / "forge", {"sql/my query (1).sql": "SELECT age_bucket FROM core.users_v1\n"}
+    )
+    steps = _steps(forge)
+    steps.run(REPO)
+    body = forge._records(REPO)[MIGRATION.pull_request.branch]["body"]
+    assert "(../blob/data-migration/users-v2/sql/my%20query%20%281%29.sql#L" in body
+
+
+def test_status_reports_escape_repo_text_and_link_only_safe_urls(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from gaggle.status_report import Status, status_html, status_markdown
+
+    ledger = scratch_ledger()
+    ledger.record(MIGRATION.id, "acme/a", "created", pr_number=1, pr_url="javascript:alert(1)",
+                  pr_state="open", attention=f"sql/a|b\n## pwned: {HOSTILE}")  # fmt: skip
+    ledger.record(MIGRATION.id, "acme/b", "created", pr_number=2,
+                  pr_url="https://github.com/acme/b/pull/2", pr_state="closed",
+                  attention="closed without merging")  # fmt: skip
+    status = Status.read(MIGRATION, ledger, datetime(2026, 12, 8, tzinfo=UTC))
+    page = status_html(status)
+    assert 'href="javascript:' not in page and "<img" not in page
+    assert '<a href="https://github.com/acme/b/pull/2">#2</a>' in page
+    markdown = status_markdown(status)
+    assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript:", markdown)
+    assert "\n## pwned" not in markdown
+    _table_rows_keep_their_columns(markdown)
+    assert "[#2](https://github.com/acme/b/pull/2)" in markdown

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -427,7 +428,7 @@ class Steps:
             self.migration,
             work.outcome,
             work.validations or [],
-            lambda path, line: f"../blob/{branch}/{path}#L{line}",
+            lambda path, line: f"../blob/{quote(branch)}/{quote(path)}#L{line}",
             self._backend,
             llm=work.llm,
         )
