@@ -459,3 +459,18 @@ def test_status_reports_escape_repo_text_and_link_only_safe_urls(tmp_path: Path)
     assert "\n## pwned" not in markdown
     _table_rows_keep_their_columns(markdown)
     assert "[#2](https://github.com/acme/b/pull/2)" in markdown
+
+
+# ---------------------------------------------------------------- 11. a corrupt ledger
+
+
+def test_a_corrupt_ledger_is_one_line_naming_it_and_what_to_do(tmp_path: Path, capsys):
+    root = tmp_path / "forge"
+    root.mkdir()
+    (root / "ledger.db").write_bytes(b"this is not a database\n" * 200)
+    code = main(["run", "--migration", str(DEMO_MIGRATION), "--root", str(root)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert str(root / "ledger.db") in err and "is not a valid database" in err
+    assert "move it aside" in err and "Traceback" not in err
