@@ -176,12 +176,15 @@ def _rewrite(args: argparse.Namespace) -> int:
     for file in outcome.touched:
         for flag in file.result.flags:
             print(f"{file.path}:{flag.line}:{flag.column}: {flag.reason}: {flag.message}")
+    for skipped in outcome.unreadable:
+        print(f"{skipped.path}: could not be read ({skipped.reason}); check it by hand")
     counts = outcome.summary_counts()
     print(outcome.summary_table())
     print(
         f"{counts['files_scanned']} files scanned: {counts.get('changed', 0)} changed, "
         f"{counts.get('flagged', 0)} with flags, {counts.get('failed', 0)} failed; "
         f"{counts['changes']} changes, {counts['flags']} flags"
+        + (f"; {len(outcome.unreadable)} files could not be read" if outcome.unreadable else "")
     )
     if args.report:
         args.report.write_text(json.dumps(outcome.to_dict(), indent=2) + "\n")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
@@ -276,6 +276,14 @@ def _parse_probe(path: Path, line: int, expression: str, new_table: TableName) -
             f"{expression!r} does not parse as BigQuery SQL: {detail.get('description', err)}",
             "fix the expression's syntax",
         ) from err
+    except TokenError as err:
+        raise SpecError(
+            path,
+            line,
+            "new_expression",
+            f"{expression!r} does not parse as BigQuery SQL: it cannot be split into tokens",
+            "close every comment, string and quoted name it opens",
+        ) from err
     select = statements[0] if len(statements) == 1 else None
     only_projection = (
         isinstance(select, exp.Select)
@@ -290,6 +298,16 @@ def _parse_probe(path: Path, line: int, expression: str, new_table: TableName) -
             "new_expression",
             f"{expression!r} is not a single expression",
             "give one value expression over the new table's columns, without comments",
+        )
+    read = next(select.selects[0].find_all(exp.Table), None)
+    if read is not None:
+        raise SpecError(
+            path,
+            line,
+            "new_expression",
+            f"{expression!r} reads a table ({read.sql('bigquery')}) in a subquery",
+            "define the column from one row of the new table; a subquery may only UNNEST "
+            "that row's own arrays",
         )
     for node in select.selects[0].find_all(exp.AggFunc, exp.Window):
         if node.find_ancestor(exp.Select) is select:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -32,7 +33,14 @@ from gaggle.forges.base import (
 )
 from gaggle.ledger import Ledger
 from gaggle.llm import LlmReport, LlmSettings, resolve_with_llm
-from gaggle.repo import RepoOutcome, rewrite_repo
+from gaggle.repo import (
+    RepoOutcome,
+    Skipped,
+    check_repo_path,
+    is_candidate,
+    rewrite_repo,
+    safe_path,
+)
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
 from gaggle.sql.report import DECISIONS
@@ -43,7 +51,9 @@ ORPHAN_COMMENT = (
     "gaggle closes this PR: the repo no longer reads {tables} (it was migrated by hand, "
     "or the queries were removed), so there is nothing left to change."
 )
-SETTLED = ("no-change-needed", "closed-orphan")  # nothing for the later steps to do
+# Nothing for the later steps to do ("unreadable": no reference gaggle could read, but
+# candidate files it could not read, so a human must look).
+SETTLED = ("no-change-needed", "closed-orphan", "unreadable")
 MAX_DIFF_CHARS = 200_000  # the diff kept for the dashboard; the PR holds the full change
 
 
@@ -110,8 +120,9 @@ class Steps:
         """Read the repo at its default branch head; does it mention an old table at all?"""
         with self._recorded(repo, "find_references"):
             base_branch, base_sha = self.forge.default_branch(repo)
-            files = self.forge.read_files(repo, base_sha)
-            snapshot = {"base_branch": base_branch, "files": files}
+            files = read_repo_files(self.forge, repo, base_sha)
+            unreadable = unreadable_candidates(files)
+            snapshot = {"base_branch": base_branch, "files": files, "unreadable": unreadable}
             self.ledger.put_work(
                 self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
             )
@@ -120,7 +131,7 @@ class Steps:
             if discovered_by:
                 fields["discovered_by"] = discovered_by
             if not mentions:
-                return self._settle(repo, base_sha, fields)
+                return self._settle(repo, base_sha, fields, unreadable)
             self._record(repo, "references-found", {"files": len(mentions)}, **fields)
             return {"repo": repo, "status": "references-found", "base_sha": base_sha}
 
@@ -129,7 +140,8 @@ class Steps:
         with self._recorded(repo, "rewrite"):
             work = self._rewritten(repo, base_sha)
             if not work.changes and not work.outcome.touched:
-                return self._settle(repo, base_sha, {})
+                unreadable = {s.path: s.reason for s in work.outcome.unreadable}
+                return self._settle(repo, base_sha, {}, unreadable)
             fields = self._rewrite_fields(work)
             self._record(repo, "rewritten", {"files": fields["files_changed"]}, **fields)
             return {
@@ -286,7 +298,12 @@ class Steps:
             return json.loads(kept)
         # Gone (the default branch moved and a re-run replaced it): read that commit again.
         branch, _ = self.forge.default_branch(repo)
-        snapshot = {"base_branch": branch, "files": self.forge.read_files(repo, base_sha)}
+        files = read_repo_files(self.forge, repo, base_sha)
+        snapshot = {
+            "base_branch": branch,
+            "files": files,
+            "unreadable": unreadable_candidates(files),
+        }
         self.ledger.put_work(
             self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
         )
@@ -309,6 +326,10 @@ class Steps:
                 llm = LlmReport.from_dict(data["llm"]) if data["llm"] else None
             else:
                 outcome = rewrite_repo(root, self.migration, write=False)
+                outcome.skipped += [
+                    Skipped(path, reason, unreadable=True)
+                    for path, reason in snapshot.get("unreadable", {}).items()
+                ]
                 if self.llm is not None and self.llm.enabled:
                     llm = resolve_with_llm(
                         outcome, self.migration, self.validator, self.llm, self.ledger,
@@ -345,8 +366,16 @@ class Steps:
     def _backend(self) -> str:
         return getattr(self.validator, "name", "offline")
 
-    def _settle(self, repo: str, base_sha: str, fields: dict) -> dict:
-        """No reference to change: close gaggle's own PR if it is still open (an orphan)."""
+    def _settle(
+        self, repo: str, base_sha: str, fields: dict, unreadable: dict[str, str] | None = None
+    ) -> dict:
+        """No reference to change: close gaggle's own PR if it is still open (an orphan).
+        With candidate files gaggle could not read, no conclusion: a human must look."""
+        if unreadable:
+            attention = unreadable_attention(unreadable)
+            self._record(repo, "unreadable", {"unreadable": unreadable}, attention=attention,
+                         files_changed=0, manual_decisions=0, last_error="", **fields)  # fmt: skip
+            return {"repo": repo, "status": "unreadable", "base_sha": base_sha}
         status = "no-change-needed"
         existing = self.forge.pull_request(repo, self.branch_of(repo))
         if self.close_orphans and existing is not None and existing.state == "open":
@@ -359,7 +388,9 @@ class Steps:
 
     def _rewrite_fields(self, work: _Work) -> dict:
         files = work.outcome.files
+        unreadable = {s.path: s.reason for s in work.outcome.unreadable}
         return {
+            **({"attention": unreadable_attention(unreadable)} if unreadable else {}),
             **(work.llm.ledger_fields() if work.llm else {}),
             "frameworks": ",".join(work.outcome.frameworks),
             "files_changed": sum(1 for f in files if f.result.changed),
@@ -397,7 +428,7 @@ class Steps:
             self.migration,
             work.outcome,
             work.validations or [],
-            lambda path, line: f"../blob/{branch}/{path}#L{line}",
+            lambda path, line: f"../blob/{quote(branch)}/{quote(path)}#L{line}",
             self._backend,
             llm=work.llm,
         )
@@ -433,6 +464,31 @@ def run_repo(
     return steps.run(repo, dry_run=dry_run, close_orphans=close_orphans)
 
 
+def read_repo_files(forge: Forge, repo: str, ref: str) -> dict[str, str]:
+    """The forge's listing of the repo at ref, every path checked (`check_repo_path`): a
+    repo naming a file outside itself fails here, whatever the forge."""
+    files = forge.read_files(repo, ref)
+    for path in files:
+        check_repo_path(path)
+    return files
+
+
+def unreadable_candidates(files: dict[str, str]) -> dict[str, str]:
+    """The candidate files a forge listed but could not read (path -> why)."""
+    found = getattr(files, "unreadable", {})
+    return {path: why for path, why in found.items() if path == "*" or is_candidate(path)}
+
+
+def unreadable_attention(unreadable: dict[str, str]) -> str:
+    """What a human reads on the dashboard: which files gaggle could not read, and why."""
+    listed = ", ".join(f"{path} ({why})" for path, why in sorted(unreadable.items())[:5])
+    more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+    return (
+        f"gaggle could not read {len(unreadable)} candidate file(s), which may reference an "
+        f"old table: {listed}{more}; check them by hand"
+    )
+
+
 def follow_up_branch(base: str, current: str) -> str:
     """The next branch after `current` merged: base-2, base-3, ..."""
     match = re.fullmatch(re.escape(base) + r"-(\d+)", current)
@@ -465,11 +521,15 @@ def fields_small(fields: dict) -> dict:
 
 @contextlib.contextmanager
 def checked_out(files: dict[str, str]) -> Iterator[Path]:
-    """The files as a directory tree, for the engine's file-based walk; removed after."""
+    """The files as a directory tree, for the engine's file-based walk; removed after.
+    Every path is checked before anything is written: a repo naming a file outside
+    itself raises `UnsafePathError` and leaves nothing behind."""
+    for path in files:
+        check_repo_path(path)
     with tempfile.TemporaryDirectory(prefix="gaggle-repo-") as scratch:
         root = Path(scratch)
         for path, content in files.items():
-            target = root / path
+            target = safe_path(root, path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8", newline="")
         yield root

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gaggle.errors import GaggleError
 from gaggle.frameworks import FRAMEWORKS
 from gaggle.frameworks.base import FrameworkSession, RepoFile
 from gaggle.spec import Migration
@@ -69,6 +70,12 @@ class FileOutcome:
 class Skipped:
     path: str
     reason: str
+    unreadable: bool = False  # a candidate file gaggle could not read: a human must look
+
+
+def is_candidate(path: str) -> bool:
+    """Whether a file of this name is one gaggle reads (SQL, configs, Scala)."""
+    return Path(path).suffix.lower() in TEXT_SUFFIXES
 
 
 @dataclass
@@ -81,6 +88,11 @@ class RepoOutcome:
     @property
     def touched(self) -> list[FileOutcome]:
         return [f for f in self.files if f.result.references_found]
+
+    @property
+    def unreadable(self) -> list[Skipped]:
+        """Candidate files gaggle could not read: any of them may hold a reference."""
+        return [s for s in self.skipped if s.unreadable]
 
     def to_dict(self) -> dict:
         return {
@@ -97,6 +109,7 @@ class RepoOutcome:
                 for f in self.touched
             ],
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "unreadable": [{"path": s.path, "reason": s.reason} for s in self.unreadable],
             "summary": self.summary_counts(),
         }
 
@@ -104,7 +117,7 @@ class RepoOutcome:
         """Everything a later step needs to rebuild this outcome over the same repo files."""
         return {
             "frameworks": self.frameworks,
-            "skipped": [[s.path, s.reason] for s in self.skipped],
+            "skipped": [[s.path, s.reason, s.unreadable] for s in self.skipped],
             "files": [
                 {"path": f.path, "framework": f.framework, "kind": f.kind}
                 | (
@@ -161,7 +174,49 @@ class RepoOutcome:
             lines.append(f"{framework:<10}{kind:<16}" + "".join(f"{n:>9}" for n in row))
         if self.skipped:
             lines.append(f"skipped: {len(self.skipped)} (see the report)")
+        if self.unreadable:
+            lines.append(f"could not read: {len(self.unreadable)} candidate file(s)")
         return "\n".join(lines)
+
+
+class UnsafePathError(GaggleError):
+    """A repo names a file outside itself (`..`, an absolute path, a link out): the whole
+    repo fails, and nothing of it is written."""
+
+
+def check_repo_path(relative: str) -> str:
+    """A path from a repo listing, refused unless it is a plain relative path inside the
+    repo: no absolute path, no empty, `.` or `..` component, no NUL. Git accepts a tree
+    entry named `..` unless the server runs `receive.fsckObjects`, so a listing is data."""
+    parts = relative.split("/")
+    problem = ""
+    if not relative or "\x00" in relative:
+        problem = "is empty or holds a NUL character"
+    elif relative.startswith("/"):
+        problem = "is absolute"
+    elif any(part in ("", ".", "..") for part in parts):
+        problem = "has an empty, `.` or `..` component"
+    if problem:
+        raise UnsafePathError(
+            f"the repo names the file {relative!r}, which {problem}: it would land outside "
+            "the repo, so gaggle refuses the repo; remove that entry from its git tree"
+        )
+    return relative
+
+
+def safe_path(root: Path, relative: str) -> Path:
+    """`root / relative`, checked (`check_repo_path`) and resolved: a parent directory that
+    is a symbolic link leading out of the root is refused too. Every write goes through it."""
+    check_repo_path(relative)
+    base = root.resolve()
+    target = base.joinpath(*relative.split("/"))
+    real_parent = Path(os.path.realpath(target.parent))
+    if real_parent != base and base not in real_parent.parents:
+        raise UnsafePathError(
+            f"the file {relative!r} resolves to {real_parent / target.name}, outside the repo "
+            f"{base} (through a symbolic link): gaggle refuses to write it"
+        )
+    return real_parent / target.name
 
 
 def collect_files(repo: Path) -> tuple[list[RepoFile], list[Skipped]]:
@@ -185,11 +240,16 @@ def collect_files(repo: Path) -> tuple[list[RepoFile], list[Skipped]]:
             path = here / name
             if path.suffix.lower() not in TEXT_SUFFIXES:
                 continue
-            file, reason = _read(path, path.relative_to(root).as_posix())
+            relative = path.relative_to(root).as_posix()
+            try:
+                file, reason = _read(path, relative)
+            except OSError as err:
+                file, reason = None, f"could not be read: {err.strerror or err}"
             if file is not None:
                 files.append(file)
             else:
-                skipped.append(Skipped(path.relative_to(root).as_posix(), reason))
+                kept_out = reason in ("symbolic link", "not a regular file")
+                skipped.append(Skipped(relative, reason, unreadable=not kept_out))
     return files, skipped
 
 
@@ -221,36 +281,81 @@ def rewrite_repo(
     files, skipped = collect_files(repo)
     sessions: list[FrameworkSession] = []
     for framework in FRAMEWORKS:
-        session = framework.open(repo.resolve(), engine, files)
+        try:
+            session = framework.open(repo.resolve(), engine, files)
+        except Exception as err:  # the other frameworks still handle their files
+            skipped.append(Skipped("", f"{framework.name}: {_failure(err)}"))
+            continue
         if session is not None:
             sessions.append(session)
     outcome = RepoOutcome(repo, [s.framework for s in sessions], skipped=skipped)
     for done, file in enumerate(files, 1):
-        for session in sessions:
-            kind = session.kind_of(file)
-            if kind is not None:
-                outcome.files.append(
-                    FileOutcome(file.relative, session.framework, kind, session.rewrite(file), file)
-                )
-                break
+        handled = _rewrite_file(sessions, file)
+        if handled is not None:
+            outcome.files.append(handled)
         if progress is not None:
             progress(done, len(files))
     for session in sessions:
-        for file, kind, result in session.finish():
+        try:
+            finished = session.finish()
+        except Exception as err:  # one framework's bug: its project files stay as they were
+            outcome.skipped.append(Skipped("", f"{session.framework}: {_failure(err)}"))
+            continue
+        for file, kind, result in finished:
             outcome.files = [f for f in outcome.files if f.path != file.relative]
             outcome.files.append(FileOutcome(file.relative, session.framework, kind, result, file))
     outcome.files.sort(key=lambda f: f.path)
     if write:
-        for file_outcome in outcome.files:
-            if file_outcome.result.changed and file_outcome.source is not None:
-                source = file_outcome.source
-                write_atomically(source.path, source.encoded(file_outcome.result.text))
+        write_back(repo, outcome)
     return outcome
 
 
+def _rewrite_file(sessions: list[FrameworkSession], file: RepoFile) -> FileOutcome | None:
+    """The first framework claiming the file rewrites it. Whatever a framework raises on
+    untrusted content (a RecursionError, a bug) becomes a flag on this file alone: the
+    file stays as it was and every other file is still rewritten."""
+    framework, kind = "", None
+    try:
+        for session in sessions:
+            framework = session.framework
+            kind = session.kind_of(file)
+            if kind is not None:
+                return FileOutcome(file.relative, framework, kind, session.rewrite(file), file)
+    except Exception as err:
+        flag = Flag(1, 1, FlagReason.INTERNAL_ERROR, _failure(err))
+        result = RewriteResult(file.text, file.text, flags=[flag])
+        return FileOutcome(file.relative, framework, kind or "unknown", result, file)
+    return None
+
+
+def _failure(err: Exception) -> str:
+    return f"gaggle failed on this file and left it unchanged: {type(err).__name__}: {err}"
+
+
+def write_back(repo: Path, outcome: RepoOutcome) -> None:
+    """Replace each changed file atomically. A file that cannot be written (a full disk, a
+    name the file system refuses) stays as it was and is reported failed; the others are
+    still written, so every file ends as it was or fully rewritten."""
+    for file_outcome in outcome.files:
+        source = file_outcome.source
+        if not file_outcome.result.changed or source is None:
+            continue
+        try:
+            write_atomically(
+                safe_path(repo, source.relative), source.encoded(file_outcome.result.text)
+            )
+        except (OSError, UnsafePathError) as err:
+            message = f"gaggle could not write the rewritten file ({err}); it is left as it was"
+            original = file_outcome.result.original
+            flag = Flag(1, 1, FlagReason.INTERNAL_ERROR, message)
+            file_outcome.result = RewriteResult(original, original, flags=[flag])
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace a file's content so a crash leaves either the old or the new file, never half."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Replace a file's content so a crash leaves either the old or the new file, never half.
+    The temporary name is short whatever the file's name (a name near the file system's
+    255-byte limit must not make the write fail)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".gaggle-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from gaggle.repo import RepoOutcome
 from gaggle.spec import Migration
@@ -48,6 +49,7 @@ def pr_body(
         "nothing downstream of these queries needs to change.",
         "",
         *_files_table(outcome),
+        *_unreadable(outcome),
         *_llm_changes(llm, line_url, backend),
         *_decisions(outcome, line_url),
         *_done_when(migration, outcome),
@@ -68,10 +70,25 @@ def _files_table(outcome: RepoOutcome) -> list[str]:
     for file in touched:
         decisions = sum(1 for f in file.result.flags if f.reason in DECISIONS)
         lines.append(
-            f"| `{file.path}` | {file.framework} {file.kind} | {len(file.result.changes)} | "
+            f"| {_code(file.path, table=True)} | {file.framework} {file.kind} | "
+            f"{len(file.result.changes)} | "
             f"{decisions or ''} |"
         )
     return [*lines, ""]
+
+
+def _unreadable(outcome: RepoOutcome) -> list[str]:
+    if not outcome.unreadable:
+        return []
+    return [
+        "### Files gaggle could not read",
+        "",
+        "These files may reference an old table, but gaggle could not read them; check them "
+        "by hand.",
+        "",
+        *[f"- {_code(s.path)}: {_prose(s.reason)}" for s in outcome.unreadable],
+        "",
+    ]
 
 
 def _decisions(outcome: RepoOutcome, line_url: Callable[[str, int], str]) -> list[str]:
@@ -80,9 +97,10 @@ def _decisions(outcome: RepoOutcome, line_url: Callable[[str, int], str]) -> lis
         for flag in file.result.flags:
             if flag.reason in DECISIONS:
                 link = line_url(file.path, flag.line)
-                items.append(f"- [ ] [`{file.path}:{flag.line}`]({link}): {flag.message}")
+                where = _code(f"{file.path}:{flag.line}")
+                items.append(f"- [ ] [{where}]({link}): {md_text(flag.message)}")
     others = [
-        f"- `{file.path}:{flag.line}` ({flag.reason}): {flag.message}"
+        f"- {_code(f'{file.path}:{flag.line}')} ({flag.reason}): {md_text(flag.message)}"
         for file in outcome.touched
         for flag in file.result.flags
         if flag.reason not in DECISIONS
@@ -143,7 +161,9 @@ def _evidence(validations: list[StatementResult], backend: str) -> list[str]:
             d.splitlines()[0] for d in verdict.problems + verdict.warnings + verdict.evidence
         )
         status = "pass" if verdict.ok else "**problem**"
-        lines.append(f"| `{result.path}` | {result.line} | {status} | {detail.replace('|', '/')} |")
+        lines.append(
+            f"| {_code(result.path, table=True)} | {result.line} | {status} | {md_text(detail)} |"
+        )
     return [*lines, ""]
 
 
@@ -174,14 +194,14 @@ def _llm_changes(
                 )
                 link = line_url(file.path, edit.line)
                 after = " / ".join(part.strip() for part in edit.after.split("\n"))
-                lines.append(f"- [`{file.path}:{span}`]({link}): {_inline_code(after)}")
+                lines.append(f"- [{_code(f'{file.path}:{span}')}]({link}): {_inline_code(after)}")
         lines.append("")
     others = [f for f in llm.files if f.status != "accepted"]
     if others:
         lines += ["The LLM fallback left these files for a human:", ""]
         for file in others:
             why = "; ".join(file.errors[:2]) or file.note or ", ".join(file.undecided.values())
-            lines.append(f"- `{file.path}` ({file.status}): {_prose(why)}")
+            lines.append(f"- {_code(file.path)} ({file.status}): {_prose(why)}")
         lines.append("")
     cached = f", {llm.cache_hits} answers reused from the cache" if llm.cache_hits else ""
     lines += [
@@ -203,4 +223,24 @@ def _inline_code(text: str) -> str:
 
 def _prose(text: str) -> str:
     """Text for a list item: one line, no backtick runs that would open a code span."""
-    return re.sub(r"`+", "'", text.replace("\n", " "))[:300]
+    return md_text(re.sub(r"`+", "'", text))[:300]
+
+
+def md_text(text: str) -> str:
+    """Repo-controlled text (a flag message, a reason) as Markdown on one line: no line
+    break to start a heading or a row, and the characters that open a link, an image, raw
+    HTML, a code span or a table cell escaped, so it renders as the text it is."""
+    return re.sub(r"([\\`\[\]<>|])", r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", text))
+
+
+def _code(text: str, table: bool = False) -> str:
+    """Repo-controlled text (a path) as a one-line code span; in a table, pipes escaped
+    (GitHub's tables split cells on a pipe even inside a code span)."""
+    span = _inline_code(re.sub(r"\s*[\r\n]+\s*", " ", text))
+    return span.replace("|", "\\|") if table else span
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is a web (or local forge) address, else "": a `javascript:` or
+    `data:` URL from a forge or a ledger row must never become a link."""
+    return url if urlsplit(url).scheme in ("http", "https", "file") else ""

@@ -196,6 +196,7 @@ def load_schema_file(path: Path, table: TableName) -> TableSchema:
         raise SpecError(
             path, None, "schema", f"is not UTF-8 text ({err.reason})", "save it as UTF-8"
         ) from err
+    _check_json_depth(path, text)
     try:
         data = _LineTrackingDecoder(text).decode(text)
     except json.JSONDecodeError as err:
@@ -216,6 +217,34 @@ def load_schema_file(path: Path, table: TableName) -> TableSchema:
             "use the output of `bq show --schema --format=prettyjson`",
         )
     return TableSchema(table, _parse_fields(path, data, ""), path)
+
+
+MAX_JSON_DEPTH = 64  # BigQuery nests STRUCTs 15 levels deep at most (two JSON levels each)
+
+
+def _check_json_depth(path: Path, text: str) -> None:
+    """Refuse nesting no schema has, before the recursive decoder meets it."""
+    depth, line, in_string, escaped = 0, 1, False, False
+    for char in text:
+        if in_string:
+            in_string = escaped or char != '"'
+            escaped = not escaped and char == "\\"
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise SpecError(
+                    path,
+                    line,
+                    "schema",
+                    f"is nested deeper than {MAX_JSON_DEPTH} levels",
+                    "use the output of `bq show --schema --format=prettyjson`",
+                )
+        elif char in "]}":
+            depth -= 1
+        if char == "\n":
+            line += 1
 
 
 def _parse_fields(path: Path, items: list, prefix: str) -> tuple[Field, ...]:

@@ -17,6 +17,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from gaggle.errors import SpecError
 from gaggle.mapping import ColumnRule, TablePair, read_mapping
@@ -24,6 +30,7 @@ from gaggle.names import TableName
 from gaggle.schema import Catalog, TableSchema, load_schema_file
 
 MIGRATION_FILE = "migration.yaml"
+MAX_YAML_DEPTH = 100  # a spec nests four or five levels; far more is a mistake or an attack
 _ID = re.compile(r"^[a-z0-9_]+$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*/[A-Za-z0-9._\-]+$")
 # git check-ref-format, the parts a branch name can get wrong.
@@ -173,7 +180,9 @@ def _read_yaml(path: Path) -> CommentedMap:
             path, None, MIGRATION_FILE, "is missing", "create it; see the README's spec format"
         )
     try:
-        doc = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _check_depth(path, text)
+        doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
@@ -187,6 +196,25 @@ def _read_yaml(path: Path) -> CommentedMap:
             path, 1, "yaml", "must be a mapping of keys (id, title, ...)", "see the README"
         )
     return doc
+
+
+def _check_depth(path: Path, text: str) -> None:
+    """Refuse nesting deeper than a spec needs, before the (recursive) loader meets it:
+    the parser's events come one by one, so even 3,000 levels cost no recursion."""
+    depth = 0
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, MappingStartEvent | SequenceStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise SpecError(
+                    path,
+                    event.start_mark.line + 1,
+                    "yaml",
+                    f"is nested deeper than {MAX_YAML_DEPTH} levels",
+                    "a migration spec needs a few levels: remove the nesting at that line",
+                )
+        elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+            depth -= 1
 
 
 class _Fields:

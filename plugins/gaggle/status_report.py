@@ -7,6 +7,7 @@ buckets of `gaggle.progress`, so they never disagree with each other or the dash
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from gaggle.ledger import Ledger, RepoState
 from gaggle.progress import BUCKETS, LABELS, bucket_of, counts_of
 from gaggle.repo import write_atomically
+from gaggle.reports import md_text, safe_url
 from gaggle.spec import Migration
 
 NEEDS_A_HUMAN = ("failed", "attention", "decision")
@@ -64,7 +66,7 @@ def status_markdown(status: Status) -> str:
                 "| repo | PR | why |",
                 "|---|---|---|",
             ]
-            lines += [f"| {s.repo} | {_pr_md(s)} | {_why(s).replace('|', '/')} |" for s in rows]
+            lines += [f"| {md_text(s.repo)} | {_pr_md(s)} | {md_text(_why(s))} |" for s in rows]
             lines.append("")
     if status.snapshots:
         lines += ["## Burndown", "", "| day | " + " | ".join(LABELS[b] for b in BUCKETS) + " |"]
@@ -123,7 +125,8 @@ def status_table(status: Status) -> str:
     lines = [f"{'repo':<34}{'progress':<18}{'PR':<8}{'CI':<10}why"]
     for s in status.states:
         pr = f"#{s.pr_number}" if s.pr_number else ""
-        lines.append(f"{s.repo:<34}{bucket_of(s):<18}{pr:<8}{s.ci_state:<10}{_why(s)[:60]}")
+        why = _printable(_why(s))[:60]
+        lines.append(f"{_printable(s.repo):<34}{bucket_of(s):<18}{pr:<8}{s.ci_state:<10}{why}")
     lines.append("")
     lines.append("  ".join(f"{b}: {n}" for b, n in status.counts.items()))
     return "\n".join(lines)
@@ -157,13 +160,26 @@ def _why(state: RepoState) -> str:
 
 
 def _pr_md(state: RepoState) -> str:
-    return f"[#{state.pr_number}]({state.pr_url})" if state.pr_number else ""
+    if not state.pr_number:
+        return ""
+    url = safe_url(state.pr_url or "")
+    if not url or re.search(r"[\s()<>\[\]]", url):
+        return f"#{state.pr_number}"
+    return f"[#{state.pr_number}]({url})"
 
 
 def _pr_html(state: RepoState) -> str:
     if not state.pr_number:
         return ""
-    return f'<a href="{html.escape(state.pr_url)}">#{state.pr_number}</a>'
+    url = safe_url(state.pr_url or "")
+    if not url:
+        return f"#{state.pr_number}"
+    return f'<a href="{html.escape(url)}">#{state.pr_number}</a>'
+
+
+def _printable(text: str) -> str:
+    """For a terminal: no control character (an escape sequence) from repo text."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def _percent(part: int, whole: int) -> str:

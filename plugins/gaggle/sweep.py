@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from gaggle.forges.base import Forge
 from gaggle.ledger import Ledger, RepoState
-from gaggle.pipeline import Steps, checked_out, mentioning_files
+from gaggle.pipeline import Steps, checked_out, mentioning_files, unreadable_candidates
 from gaggle.progress import counts_of
 from gaggle.repo import rewrite_repo
 from gaggle.spec import Migration
@@ -153,13 +153,18 @@ def _verify(forge, migration, ledger, state, settings, lineage, now, result) -> 
 
 
 def references_left(files: dict[str, str], migration: Migration) -> list[str]:
-    """Files whose old-table references the engine finds, by scope, as a rewrite would."""
+    """Files whose old-table references the engine finds, by scope, as a rewrite would;
+    and candidate files gaggle could not read (they may hold one: never done)."""
+    unreadable = [
+        f"{p} (could not be read: {why})" for p, why in unreadable_candidates(files).items()
+    ]
     mentioned = set(mentioning_files(files, migration))
     if not mentioned:
-        return []
+        return unreadable
     with checked_out(files) as root:
         outcome = rewrite_repo(root, migration, write=False)
-    return [f.path for f in outcome.files if f.result.references_found]
+    unreadable += [f"{s.path} (could not be read: {s.reason})" for s in outcome.unreadable]
+    return [f.path for f in outcome.files if f.result.references_found] + unreadable
 
 
 def lineage_check(lineage, days: int) -> LineageCheck:

@@ -30,8 +30,8 @@ MIGRATIONS = Path(
 )
 GITHUB_POOL = "gaggle_github"
 BIGQUERY_POOL = "gaggle_bigquery"
-SETTLED = ("no-change-needed", "closed-orphan")  # = gaggle.pipeline.SETTLED, not imported
-# here: parsing must not import the engine's heavy modules
+SETTLED = ("no-change-needed", "closed-orphan", "unreadable")  # = gaggle.pipeline.SETTLED, not
+# imported here: parsing must not import the engine's heavy modules
 
 
 def migration_dag(migration_id: str, migrations: Path = MIGRATIONS) -> DAG:

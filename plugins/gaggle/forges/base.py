@@ -16,6 +16,16 @@ TRAILER = "Gaggle-Migration"
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
+class RepoFiles(dict[str, str]):
+    """What `Forge.read_files` returns: every text file (path -> content), and in
+    `unreadable` the files the forge saw but could not read (path -> why: not UTF-8,
+    too large; `*` when the host truncated the listing). Nothing is skipped silently."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.unreadable: dict[str, str] = {}
+
+
 @dataclass(frozen=True)
 class FileChange:
     path: str
@@ -75,8 +85,8 @@ class Forge(Protocol):
     def default_branch(self, repo: str) -> tuple[str, str]:
         """(branch name, head sha) of the repo's default branch."""
 
-    def read_files(self, repo: str, ref: str) -> dict[str, str]:
-        """Every text file of the repo at a ref (path -> content)."""
+    def read_files(self, repo: str, ref: str) -> RepoFiles:
+        """Every text file of the repo at a ref (path -> content), and what it could not read."""
 
     def propose(self, proposal: Proposal) -> ProposalOutcome:
         """Make the branch and the PR what the proposal says, safely and idempotently."""

@@ -34,6 +34,7 @@ from gaggle.forges.base import (
     Proposal,
     ProposalOutcome,
     PullRequest,
+    RepoFiles,
     is_gaggle_commit,
 )
 from gaggle.forges.pacing import SqlPacer, code_search_pacer
@@ -94,20 +95,25 @@ class GitHubForge:
         branch = self._read(lambda: handle.get_branch(handle.default_branch))
         return handle.default_branch, branch.commit.sha
 
-    def read_files(self, repo: str, ref: str) -> dict[str, str]:
+    def read_files(self, repo: str, ref: str) -> RepoFiles:
         handle = self.reads.get_repo(repo)
         tree = self._read(lambda: handle.get_git_tree(ref, recursive=True))
         self.trees[(repo, ref)] = tree.sha
-        files = {}
+        files = RepoFiles()
+        if tree.truncated:
+            files.unreadable["*"] = "GitHub truncated the tree listing: files past it were not read"
         for element in tree.tree:
             wanted = element.path.endswith(TEXT_SUFFIXES) or element.path in CODEOWNERS_PATHS
-            if element.type != "blob" or not wanted or (element.size or 0) > 1_000_000:
+            if element.type != "blob" or not wanted:
+                continue
+            if (element.size or 0) > 1_000_000:
+                files.unreadable[element.path] = "larger than 1 MB"
                 continue
             blob = self._read(lambda sha=element.sha: handle.get_git_blob(sha))
             try:
                 files[element.path] = base64.b64decode(blob.content).decode("utf-8")
             except UnicodeDecodeError:
-                continue
+                files.unreadable[element.path] = "not UTF-8 text"
         return files
 
     def pull_request(self, repo: str, branch: str) -> PullRequest | None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gaggle.errors import GaggleError
-from gaggle.forges.base import Proposal, ProposalOutcome, PullRequest, is_gaggle_commit
+from gaggle.forges.base import Proposal, ProposalOutcome, PullRequest, RepoFiles, is_gaggle_commit
 
 RECORDS = "gaggle-prs.json"
 AUTHOR = {"GIT_AUTHOR_NAME": "gaggle", "GIT_AUTHOR_EMAIL": "gaggle@localhost"}
@@ -109,7 +109,7 @@ class LocalForge:
         branch = self._git(path, "symbolic-ref", "--short", "HEAD").strip()
         return branch, self._git(path, "rev-parse", branch).strip()
 
-    def read_files(self, repo: str, ref: str) -> dict[str, str]:
+    def read_files(self, repo: str, ref: str) -> RepoFiles:
         """Every UTF-8 file at the ref, read through one `git cat-file --batch` process."""
         path = self.path(repo)
         entries = []
@@ -123,7 +123,7 @@ class LocalForge:
             path, ["git", "cat-file", "--batch"],
             stdin="".join(f"{sha}\n" for _, sha in entries).encode(), text=False,
         )  # fmt: skip
-        files, offset = {}, 0
+        files, offset = RepoFiles(), 0
         for name, _ in entries:
             header_end = batch.index(b"\n", offset)
             size = int(batch[offset:header_end].split()[2])
@@ -132,7 +132,7 @@ class LocalForge:
             try:
                 files[name] = data.decode("utf-8")
             except UnicodeDecodeError:
-                continue
+                files.unreadable[name] = "not UTF-8 text"
         return files
 
     # ------------------------------------------------------------ code search

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -24,6 +24,7 @@ from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.report import Flag, FlagReason
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+MAX_EXPANDED_VALUES = 100_000  # a job config is a few hundred values; more is an alias bomb
 
 
 class ConfigRewriter:
@@ -45,11 +46,24 @@ class ConfigRewriter:
             line = mark.line + 1 if mark else 1
             flag = Flag(line, 1, FlagReason.UNPARSEABLE, f"the YAML does not parse: {err}")
             return RewriteResult(text, text, flags=[flag])
+        except RecursionError:
+            return _too_deep(text, "YAML")
+        expanded = _expanded_size(document)
+        if expanded > MAX_EXPANDED_VALUES:
+            message = (
+                f"the YAML's aliases expand to {_rounded(expanded)} values (an alias bomb): "
+                f"gaggle does not rewrite a file over {MAX_EXPANDED_VALUES:,}; migrate it by hand"
+            )
+            return RewriteResult(text, text, flags=[Flag(1, 1, FlagReason.UNPARSEABLE, message)])
         index = LineIndex(text)
         edits: list[Edit] = []
         flags: list[Flag] = []
+        places: set[int] = set()
         for value, line, column in _yaml_strings(document):
-            start = index.line_start(line) + column
+            start = _after_anchor(text, index.line_start(line) + column)
+            if start in places or text[start : start + 1] == "*":
+                continue  # an alias: its anchored value is edited where it is written
+            places.add(start)
             self._scalar(text, start, value, edits, flags, index)
         return result_from_edits(text, edits, flags)
 
@@ -59,6 +73,8 @@ class ConfigRewriter:
         except json.JSONDecodeError as err:
             flag = Flag(err.lineno, err.colno, FlagReason.UNPARSEABLE, f"invalid JSON: {err.msg}")
             return RewriteResult(text, text, flags=[flag])
+        except RecursionError:
+            return _too_deep(text, "JSON")
         index = LineIndex(text)
         edits: list[Edit] = []
         flags: list[Flag] = []
@@ -106,22 +122,84 @@ def _flag(index: LineIndex, offset: int, value: str) -> Flag:
     )
 
 
-def _yaml_strings(node) -> Iterator[tuple[str, int, int]]:
-    """Every string value (not key) of a round-trip YAML document with its 0-based line/col."""
+_ANCHOR = re.compile(r"&[^\s,\[\]{}]+\s*")
+
+
+def _after_anchor(text: str, start: int) -> int:
+    """Where a scalar's value begins: past its `&anchor`, if it has one."""
+    anchor = _ANCHOR.match(text, start)
+    return anchor.end() if anchor else start
+
+
+def _too_deep(text: str, language: str) -> RewriteResult:
+    message = (
+        f"the {language} is nested too deep for gaggle to read; it is left unchanged: "
+        "migrate it by hand"
+    )
+    return RewriteResult(text, text, flags=[Flag(1, 1, FlagReason.UNPARSEABLE, message)])
+
+
+def _children(node) -> list:
     if isinstance(node, CommentedMap):
-        for key, value in node.items():
-            if isinstance(value, str):
-                line, column = node.lc.value(key)
-                yield value, line + 1, column
-            else:
-                yield from _yaml_strings(value)
-    elif isinstance(node, CommentedSeq):
-        for position, value in enumerate(node):
-            if isinstance(value, str):
-                line, column = node.lc.item(position)
-                yield value, line + 1, column
-            else:
-                yield from _yaml_strings(value)
+        return list(node.values())
+    if isinstance(node, CommentedSeq):
+        return list(node)
+    return []
+
+
+def _expanded_size(document) -> int:
+    """How many values the document holds once every alias is expanded: computed over the
+    shared nodes (each once, no recursion), so an alias bomb costs nothing to measure."""
+    sizes: dict[int, int] = {}
+    stack = [(document, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = [c for c in _children(node) if isinstance(c, CommentedMap | CommentedSeq)]
+        if children_done:
+            leaves = len(_children(node)) - len(children)
+            sizes[id(node)] = 1 + leaves + sum(sizes.get(id(c), 0) for c in children)
+        else:
+            stack.append((node, True))
+            stack += [(c, False) for c in children if id(c) not in sizes]
+    return sizes.get(id(document), 1)
+
+
+def _rounded(number: int) -> str:
+    return f"{number:,}" if number < 10**9 else f"about 10^{len(str(number)) - 1}"
+
+
+def _yaml_strings(document) -> Iterator[tuple[str, int, int]]:
+    """Every string value (not key) of a round-trip YAML document with its 0-based line/col,
+    in document order.
+
+    Each node is walked once: a node reached again through an alias is not walked again
+    (its strings are edited where the anchor writes them), and the walk keeps its own
+    stack, so neither an alias bomb nor deep nesting can exhaust memory or the stack."""
+    if not isinstance(document, CommentedMap | CommentedSeq):
+        return
+    seen = {id(document)}
+    stack = [_entries(document)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        value, where = entry
+        if isinstance(value, str):
+            line, column = where()
+            yield value, line + 1, column
+        elif isinstance(value, CommentedMap | CommentedSeq) and id(value) not in seen:
+            seen.add(id(value))
+            stack.append(_entries(value))
+
+
+def _entries(node: CommentedMap | CommentedSeq) -> Iterator[tuple[object, Callable]]:
+    """A container's values, each with how to find where it is written."""
+    if isinstance(node, CommentedMap):
+        return ((value, lambda key=key: node.lc.value(key)) for key, value in node.items())
+    return ((value, lambda at=at: node.lc.item(at)) for at, value in enumerate(node))
 
 
 class SqlJobsSession:
