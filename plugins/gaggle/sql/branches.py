@@ -40,7 +40,9 @@ from gaggle.sql.flag_comments import FlagCommenter
 from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
 
 MAX_VARIANTS = 32
-_TAG = re.compile(r"\{#.*?#\}|\{%-?\s*(?P<raw>raw)\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{%.*?%\}", re.S)
+_TAG = re.compile(
+    r"\{#.*?#\}|\{%-?\s*(?P<raw>raw)\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{%.*?%\}", re.S
+)
 _KEYWORD = re.compile(r"\{%-?\s*(\w+)(.*?)-?%\}", re.S)
 _SET_BLOCK = re.compile(r"^[\w\s,]+$")  # `{% set x %}` (no `=`) opens a block
 
@@ -52,6 +54,7 @@ class Block:
     kind: str  # if, for, set
     conditions: list[str]  # one per branch ("" for else)
     branches: list[tuple[int, int]] = field(default_factory=list)  # body spans
+    tags: list[tuple[int, int]] = field(default_factory=list)  # if, elif/else, endif spans
     children: list[list[Block]] = field(default_factory=list)  # blocks per branch
 
 
@@ -83,7 +86,7 @@ def parse_blocks(text: str) -> list[Block]:
             continue
         keyword, rest = keyword_match.group(1), keyword_match.group(2).strip()
         if keyword in ("if", "for") or (keyword == "set" and _SET_BLOCK.match(rest)):
-            block = Block(keyword, [rest])
+            block = Block(keyword, [rest], tags=[match.span()])
             current().append(block)
             stack.append((block, [], match.end()))
         elif keyword in ("elif", "else"):
@@ -93,6 +96,7 @@ def parse_blocks(text: str) -> list[Block]:
             block.branches.append((body_start, match.start()))
             block.children.append(children)
             block.conditions.append(rest if keyword == "elif" else "")
+            block.tags.append(match.span())
             stack.append((block, [], match.end()))
         elif keyword in ("endif", "endfor", "endset"):
             opened = keyword[3:]
@@ -101,6 +105,7 @@ def parse_blocks(text: str) -> list[Block]:
             block, children, body_start = stack.pop()
             block.branches.append((body_start, match.start()))
             block.children.append(children)
+            block.tags.append(match.span())
     if stack:
         raise TemplateStructureError(stack[-1][2], f"{{% {stack[-1][0].kind} %}} is never closed")
     return top
@@ -143,6 +148,15 @@ def _walk(blocks: list[Block]) -> Iterator[Block]:
 def variants(text: str, blocks: list[Block] | None = None) -> list[Variant]:
     """The texts a template can render to, masked to the original's length (bounded)."""
     blocks = parse_blocks(text) if blocks is None else blocks
+    seen: dict[str, Variant] = {}
+    for pick in _picks(blocks):
+        variant = _render(text, blocks, pick)
+        seen.setdefault(variant.text, variant)
+    return list(seen.values())
+
+
+def _picks(blocks: list[Block]) -> list[dict[str, int]]:
+    """The choice of branch per choice key, for every variant (bounded, see the module doc)."""
     choices: dict[str, list[int]] = {}
     for block in _walk(blocks):
         choices.setdefault(_choice_key(block), _options(block))
@@ -151,17 +165,16 @@ def variants(text: str, blocks: list[Block] | None = None) -> list[Variant]:
     for key in keys:
         total *= len(choices[key])
     if total <= MAX_VARIANTS:
-        picks = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*choices.values())]
+        picks = [
+            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*choices.values())
+        ]
     else:
         widest = max(len(options) for options in choices.values())
         picks = [
-            {key: choices[key][min(k, len(choices[key]) - 1)] for key in keys} for k in range(widest)
+            {key: choices[key][min(k, len(choices[key]) - 1)] for key in keys}
+            for k in range(widest)
         ]
-    seen: dict[str, Variant] = {}
-    for pick in picks:
-        variant = _render(text, blocks, pick)
-        seen.setdefault(variant.text, variant)
-    return list(seen.values())
+    return picks
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,7 @@ class Variant:
 
     text: str
     inactive: tuple[tuple[int, int], ...]
+    pick: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     def renders(self, start: int, end: int) -> bool:
         """Whether the characters start..end (or the point start, if empty) are rendered."""
@@ -192,7 +206,7 @@ def _render(text: str, blocks: list[Block], pick: dict[str, int]) -> Variant:
 
     visit(blocks)
     if not inactive:
-        return Variant(text, ())
+        return Variant(text, (), pick)
     pieces = []
     cursor = 0
     for start, end in sorted(inactive):
@@ -200,7 +214,77 @@ def _render(text: str, blocks: list[Block], pick: dict[str, int]) -> Variant:
         pieces.append(re.sub(r"[^\n]", " ", text[start:end]))
         cursor = end
     pieces.append(text[cursor:])
-    return Variant("".join(pieces), tuple(sorted(inactive)))
+    return Variant("".join(pieces), tuple(sorted(inactive)), pick)
+
+
+def branch_templates(before: str, after: str) -> list[tuple[str, str, str]]:
+    """(label, before, after) per branch choice, each a template Jinja renders straight
+    through: the chosen branch of every free `if` is kept without its tags, the others
+    blanked; loops and loop-position conditions are left to Jinja. For validation: each
+    variant of the original is compared with the same variant of the rewrite."""
+    if not has_control_flow(before):
+        return [("", before, after)]
+    try:
+        before_blocks, after_blocks = parse_blocks(before), parse_blocks(after)
+    except TemplateStructureError:
+        return [("", before, after)]
+    pairs: dict[str, tuple[str, str, str]] = {}
+    for pick in _picks(before_blocks):
+        straight = _straight(before, before_blocks, pick)
+        if straight in pairs:
+            continue
+        label = _label(before_blocks, pick)
+        pairs[straight] = (label, straight, _straight(after, after_blocks, pick))
+    return list(pairs.values())
+
+
+def _free(block: Block) -> bool:
+    return block.kind == "if" and len(_options(block)) > 1
+
+
+def _straight(text: str, blocks: list[Block], pick: dict[str, int]) -> str:
+    blank: list[tuple[int, int]] = []
+
+    def visit(level: list[Block]) -> None:
+        for block in level:
+            if not _free(block):
+                for children in block.children:
+                    visit(children)
+                continue
+            chosen = pick.get(_choice_key(block), 0)
+            blank.extend(block.tags)
+            for position, (span, children) in enumerate(
+                zip(block.branches, block.children, strict=True)
+            ):
+                if position == chosen:
+                    visit(children)
+                else:
+                    blank.append(span)
+
+    visit(blocks)
+    pieces, cursor = [], 0
+    for start, end in sorted(blank):
+        pieces.append(text[cursor:start])
+        pieces.append(re.sub(r"[^\n]", " ", text[start:end]))
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _label(blocks: list[Block], pick: dict[str, int]) -> str:
+    parts = []
+    for block in _walk(blocks):
+        if not _free(block):
+            continue
+        chosen = pick.get(_choice_key(block), 0)
+        condition = " ".join(block.conditions[0].split())
+        if chosen == 0:
+            parts.append(f"if {condition}")
+        elif chosen == -1 or block.conditions[chosen] == "":
+            parts.append(f"not ({condition})")
+        else:
+            parts.append(f"elif {' '.join(block.conditions[chosen].split())}")
+    return "; ".join(dict.fromkeys(parts))
 
 
 @dataclass
@@ -211,7 +295,8 @@ class _VariantRun:
     @property
     def parsed(self) -> bool:
         return not any(
-            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in self.result.flags
+            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR)
+            for f in self.result.flags
         )
 
     def keeps(self, start: int, end: int) -> bool:
@@ -253,7 +338,8 @@ def merge(original: str, runs: list[_VariantRun]) -> tuple[list[Change], list[Fl
                 column,
                 FlagReason.UNRESOLVED_TEMPLATE,
                 f"{original[start:end]!r} is read differently depending on the template's "
-                "branch (it would become " + " or ".join(sorted(repr(v) for v in versions))
+                "branch (it would become "
+                + " or ".join(sorted(repr(v) for v in versions))
                 + " in some branches only); migrate it by hand",
             )
             flags.setdefault((flag.line, flag.column, flag.reason, flag.message), flag)
@@ -323,4 +409,6 @@ class TemplatedRewriter(SqlRewriter):
 
 def _original_flags(text: str, runs: list[_VariantRun]) -> RewriteResult:
     unique = {(f.line, f.column, f.reason, f.message): f for r in runs for f in r.result.flags}
-    return RewriteResult(text, text, flags=sorted(unique.values(), key=lambda f: (f.line, f.column)))
+    return RewriteResult(
+        text, text, flags=sorted(unique.values(), key=lambda f: (f.line, f.column))
+    )

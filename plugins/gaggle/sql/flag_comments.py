@@ -40,7 +40,9 @@ class FlagCommenter:
                 changed.setdefault(rule.path[0].lower(), str(rule.old_table))
         self.changed_columns = changed
         self.column_word = (
-            re.compile(r"(?<![\w.])(?:\w+\.)?(" + "|".join(map(re.escape, changed)) + r")(?!\w)", re.I)
+            re.compile(
+                r"(?<![\w.])(?:\w+\.)?(" + "|".join(map(re.escape, changed)) + r")(?!\w)", re.I
+            )
             if changed
             else None
         )

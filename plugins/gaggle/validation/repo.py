@@ -22,6 +22,7 @@ from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRender
 from gaggle.repo import FileOutcome, RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
+from gaggle.sql.branches import branch_templates
 from gaggle.sql.script import mask_control_flow
 from gaggle.validation.analysis import Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
@@ -136,29 +137,36 @@ def _judge_all(
 
 
 def _compiled_pairs(file: FileOutcome, renderers: dict, results: list):
-    """(label, compiled before, compiled after) for each way the file compiles."""
+    """(label, compiled before, compiled after) for each Jinja branch of the file: every
+    variant the rewrite considered (see gaggle.sql.branches) is rendered and validated."""
+    branches = branch_templates(file.result.original, file.result.text)
     if file.kind == "sql":
-        try:
-            yield "", _airflow(file.result.original), _airflow(file.result.text)
-        except jinja2.TemplateError as err:
-            results.append(_compile_failure(file.path, f"cannot render its macros: {err}"))
+        for label, before, after in branches:
+            try:
+                yield label, _airflow(before), _airflow(after)
+            except jinja2.TemplateError as err:
+                results.append(_compile_failure(file.path, f"cannot render its macros: {err}"))
         return
     pair = renderers.get(file.path)
     if pair is None:
         return
     before_renderer, after_renderer = pair
     name = Path(file.path).stem
-    branches = [False, True] if "is_incremental" in file.result.original else [False]
-    for incremental in branches:
-        label = "is_incremental() branch" if incremental else ""
-        try:
-            yield (
-                label,
-                before_renderer.compile(name, file.result.original, incremental),
-                after_renderer.compile(name, file.result.text, incremental),
-            )
-        except CompileError as err:
-            results.append(_compile_failure(file.path, f"cannot compile the model: {err}"))
+    decided = any("is_incremental()" in label for label, _, _ in branches)
+    for label, before, after in branches:
+        modes = [False, True] if "is_incremental" in before and not decided else [False]
+        for incremental in modes:
+            if decided:
+                incremental = "if is_incremental()" in label
+            shown = label or ("is_incremental() branch" if incremental else "")
+            try:
+                yield (
+                    shown,
+                    before_renderer.compile(name, before, incremental),
+                    after_renderer.compile(name, after, incremental),
+                )
+            except CompileError as err:
+                results.append(_compile_failure(file.path, f"cannot compile the model: {err}"))
 
 
 def _airflow(text: str) -> CompiledModel:
