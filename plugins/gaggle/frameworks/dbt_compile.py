@@ -71,6 +71,10 @@ class DbtRenderer:
             entry = self._source(source_name, table_name)
             if entry is None:
                 raise CompileError(f"source('{source_name}', '{table_name}') is not declared")
+            if entry.schema is None:
+                raise CompileError(
+                    f"source('{source_name}', '{table_name}'): its schema cannot be rendered offline"
+                )
             database = entry.database or target.project
             return f"`{database}.{entry.schema}.{entry.identifier}`"
 
