@@ -21,12 +21,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from gaggle.frameworks import dbt_inline as inline
 from gaggle.frameworks import dbt_locations as locations
 from gaggle.frameworks.base import RepoFile, result_from_edits
 from gaggle.names import TableName
 from gaggle.sql import RewriteResult, SqlRewriter, TemplateTable
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.edits import apply as apply_edits
+from gaggle.sql.flag_comments import FlagCommenter
 from gaggle.sql.report import Flag, FlagReason
 
 _SOURCE = re.compile(
@@ -75,10 +77,21 @@ class DbtProject:
 class DbtSession:
     framework = "dbt"
 
-    def __init__(self, engine: SqlRewriter, projects: list[DbtProject], files: list[RepoFile]):
+    def __init__(
+        self,
+        engine: SqlRewriter,
+        projects: list[DbtProject],
+        files: list[RepoFile],
+        repo: Path | None = None,
+    ):
         self.engine = engine
         self.projects = projects
         self.files = {f.relative: f for f in files}
+        self.commenter = getattr(engine, "commenter", None) or FlagCommenter(engine.migration)
+        self.fragments = {p.root: self._fragment_index(p, repo) for p in projects}
+        # fragment key -> [(model, edits relative to the fragment, call, the model parsed)]
+        self.fragment_uses: dict[str, list[tuple[str, frozenset, inline.Call, bool]]] = {}
+        self.model_results: dict[str, RewriteResult] = {}  # models with inlined calls, raw
         self.switched: dict[tuple[str, str, str], list[str]] = {}  # entry -> files migrated
         self.kept: dict[tuple[str, str, str], list[str]] = {}  # entry -> files still on old
         self.var_renames: dict[tuple[str, str], str] = {}  # (project root, var) -> new value
@@ -117,22 +130,160 @@ class DbtSession:
             return self._resolve(project, template, uses)
 
         self._current = file.relative
-        result = self.engine.rewrite(file.text, resolve)
-        failed = not result.changed and any(
-            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in result.flags
+        calls = self.fragments[project.root].calls(file.text) if "{{" in file.text else []
+        if calls:
+            raw = self._rewrite_inlined(file, calls, resolve)
+        else:
+            branches = getattr(self.engine, "rewrite_branches", None)
+            raw = (
+                branches(file.text, resolve)
+                if branches
+                else self.engine.rewrite(file.text, resolve)
+            )
+        failed = any(
+            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in raw.flags
         )
         migrated = set() if failed else {entry for entry, rewritten in uses if rewritten}
+        index = LineIndex(file.text)
+        unplaced: list[Flag] = []
         for match in _SOURCE.finditer(file.text):
             entry = self._source_entry(project, match["source"], match["table"])
-            if entry is None or self.old_table(entry) is None:
+            old = self.old_table(entry) if entry is not None else None
+            if entry is None or old is None:
                 continue
             key = (entry.file, entry.source, entry.name)
             target = self.switched if key in migrated else self.kept
             target.setdefault(key, []).append(file.relative)
-        return result
+            if key not in migrated and not raw.flags:
+                line, column = index.position(match.start())
+                unplaced.append(
+                    Flag(
+                        line,
+                        column,
+                        FlagReason.UNRESOLVED_REFERENCE,
+                        f"{match.group(0)} reads {old}, but gaggle could not rewrite the "
+                        "statement around it (it does not parse?); migrate it by hand",
+                    )
+                )
+        if calls:
+            self.model_results[file.relative] = raw
+        extra = self.commenter.macro_argument_flags(raw) + unplaced
+        return self.commenter.annotate(raw, extra)
+
+    # ------------------------------------------------------------ macros and vars
+
+    def _fragment_index(self, project: DbtProject, repo: Path | None) -> inline.FragmentIndex:
+        index = inline.FragmentIndex()
+        for relative, file in self.files.items():
+            if self.project_of(relative) is project and self.kind_of(file) == "dbt-macro":
+                index.add_macros(relative, file.text)
+        packages = (repo / project.root / "dbt_packages") if repo is not None else None
+        if packages is not None and packages.is_dir():
+            for folder in sorted(p for p in packages.iterdir() if p.is_dir()):
+                index.add_package_dir(folder, package_name(folder))
+        project_file = self.files.get(_join(project.root, "dbt_project.yml"))
+        word = self.commenter.column_word
+        if project_file is not None and word is not None:
+            try:
+                document = YAML(typ="rt").load(project_file.text)
+            except YAMLError:
+                document = None
+            variables = document.get("vars") if isinstance(document, CommentedMap) else None
+            lines = LineIndex(project_file.text)
+            for name, value in (variables or {}).items():
+                if not isinstance(value, str) or not word.search(value):
+                    continue
+                if self.engine.tables.rename_spec(value) is not None:
+                    continue  # a table name: renamed by _rewrite_vars
+                start = self._scalar_start(project_file.text, lines, variables, name, value)
+                if start is not None:
+                    index.add_var(str(name), project_file.relative, start, value)
+        return index
+
+    def _rewrite_inlined(self, file: RepoFile, calls: list, resolve) -> RewriteResult:
+        """The model rewritten with its macro calls and SQL vars inlined (see dbt_inline)."""
+        expansion = inline.expand(file.text, calls)
+        branches = getattr(self.engine, "rewrite_branches", self.engine.rewrite)
+        raw = branches(expansion.text, resolve)
+        parts = inline.split(expansion, raw)
+        parsed = not parts.crossing and not any(
+            f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in raw.flags
+        )
+        for call in parts.calls:
+            edits = parts.fragments.get(call.fragment.key, frozenset())
+            self.fragment_uses.setdefault(call.fragment.key, []).append(
+                (file.relative, edits, call, parsed)
+            )
+        self.model_results[file.relative] = parts.model
+        return self.commenter.annotate(
+            parts.model, self.commenter.macro_argument_flags(parts.model)
+        )
+
+    def _fragment_results(self) -> tuple[dict[str, list[Edit]], dict[str, list[Flag]], set[str]]:
+        """Edits per fragment file where every caller agrees; flags (with comments) at the
+        fragment and each call site otherwise. Returns (edits, flags by file, models to redo)."""
+        edits: dict[str, list[Edit]] = {}
+        flags: dict[str, list[Flag]] = {}
+        redo: set[str] = set()
+        for uses in self.fragment_uses.values():
+            fragment = uses[0][2].fragment
+            sets = {edit_set for _, edit_set, _, _ in uses}
+            if sets == {frozenset()}:
+                continue
+            agreed = len(sets) == 1 and all(parsed for _, _, _, parsed in uses)
+            if agreed and fragment.editable:
+                edits.setdefault(fragment.file, []).extend(
+                    Edit(fragment.start + a, fragment.start + b, text, "column")
+                    for a, b, text in next(iter(sets))
+                )
+                continue
+            what = fragment.key.split(":", 1)[1].strip(":").replace(":", ".")
+            kind = "var" if fragment.key.startswith("var:") else "macro"
+            why = (
+                "it is a package's macro (gaggle does not edit packages: override it in the "
+                "project)"
+                if not fragment.editable
+                else "its callers do not all read a migrated table the same way"
+            )
+            message = f"the {kind} {what} reads columns the migration changes, but {why}; migrate it by hand"
+            index = (
+                LineIndex(self.files[fragment.file].text) if fragment.file in self.files else None
+            )
+            if index is not None and fragment.editable:
+                line, _ = index.position(fragment.start)
+                flags.setdefault(fragment.file, []).append(
+                    Flag(line, 1, FlagReason.UNRESOLVED_TEMPLATE, message)
+                )
+            for model, _, call, _ in uses:
+                model_index = LineIndex(self.files[model].text)
+                line, column = model_index.position(call.start)
+                flags.setdefault(model, []).append(
+                    Flag(line, column, FlagReason.UNRESOLVED_TEMPLATE, message)
+                )
+                redo.add(model)
+        return edits, flags, redo
 
     def finish(self) -> list[tuple[RepoFile, str, RewriteResult]]:
         done = []
+        fragment_edits, fragment_flags, redo = self._fragment_results()
+        for relative in sorted(redo):
+            file = self.files[relative]
+            raw = self.model_results[relative]
+            extra = self.commenter.macro_argument_flags(raw) + fragment_flags.get(relative, [])
+            done.append((file, "dbt-model", self.commenter.annotate(raw, extra)))
+        for relative in sorted(set(fragment_edits) | set(fragment_flags) - redo):
+            file = self.files.get(relative)
+            if file is None or relative.endswith("dbt_project.yml"):
+                continue
+            result = result_from_edits(file.text, fragment_edits.get(relative, []), [])
+            done.append(
+                (
+                    file,
+                    "dbt-macro",
+                    self.commenter.annotate(result, fragment_flags.get(relative, [])),
+                )
+            )
+        self._project_fragment_edits = fragment_edits
         for relative in sorted(self._split_kept_sources()):
             file = self.files[relative]
             done.append((file, self.kind_of(file) or "dbt-model", self.rewrite(file)))
@@ -389,7 +540,9 @@ class DbtSession:
                 f"offline (schema {entry.raw.get('schema') or entry.raw.get('dataset')!r}); if it "
                 f"is {old}, point it at {self.engine.new_for[old]} by hand"
             )
-            flags.append(Flag(entry.line, entry.column + 1, FlagReason.UNRESOLVED_TEMPLATE, message))
+            flags.append(
+                Flag(entry.line, entry.column + 1, FlagReason.UNRESOLVED_TEMPLATE, message)
+            )
             comment = (
                 f"{' ' * entry.column}# TODO(data-migration {self.engine.migration.id}): {message}. "
                 f"See {self.engine.migration.guide_url}\n"
@@ -482,7 +635,8 @@ class DbtSession:
 
     def _rewrite_vars(self, project: DbtProject, file: RepoFile) -> RewriteResult:
         renames = {name: v for (root, name), v in self.var_renames.items() if root == project.root}
-        if not renames:
+        inlined = getattr(self, "_project_fragment_edits", {}).get(file.relative, [])
+        if not renames and not inlined:
             return RewriteResult(file.text, file.text)
         try:
             document = YAML(typ="rt").load(file.text)
@@ -495,7 +649,7 @@ class DbtSession:
             for name, value in renames.items()
             if isinstance(variables, CommentedMap) and name in variables
         ]
-        return result_from_edits(file.text, edits, [])
+        return result_from_edits(file.text, edits + inlined, [])
 
     def project_of(self, relative: str) -> DbtProject | None:
         found = [p for p in self.projects if not p.root or relative.startswith(p.root + "/")]
@@ -518,7 +672,7 @@ class DbtFramework:
             for file in files:
                 if _source_file(project, file.relative):
                     project.sources += _read_sources(file, project.all_vars)
-        return DbtSession(engine, projects, files)
+        return DbtSession(engine, projects, files, repo)
 
 
 def _read_project(file: RepoFile) -> DbtProject | None:
@@ -594,6 +748,16 @@ def _read_sources(file: RepoFile, variables: dict[str, object] | None = None) ->
                 )
             )
     return found
+
+
+def package_name(folder: Path) -> str:
+    """A package's name as models call it: its dbt_project.yml name, else its folder."""
+    try:
+        document = YAML(typ="safe").load((folder / "dbt_project.yml").read_text("utf-8")) or {}
+    except (OSError, UnicodeDecodeError, YAMLError):
+        return folder.name
+    name = document.get("name") if isinstance(document, dict) else None
+    return str(name) if name else folder.name
 
 
 def _changes(text: str, edit: Edit) -> bool:

@@ -52,7 +52,9 @@ def render(template: str, variables: Mapping[str, object]) -> str:
         if name in variables:
             return variables[name]
         if default is _MISSING:
-            raise UnresolvedLocation(f"var('{name}') has no value in dbt_project.yml and no default")
+            raise UnresolvedLocation(
+                f"var('{name}') has no value in dbt_project.yml and no default"
+            )
         return default
 
     def env_var(name: str, default: object = _MISSING) -> object:

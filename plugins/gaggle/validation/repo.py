@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import jinja2
 from sqlglot.tokens import TokenType
 
-from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession
+from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession, package_name
 from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
 from gaggle.repo import FileOutcome, RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
@@ -93,11 +93,19 @@ def validate_repo(
 ) -> list[StatementResult]:
     """Validate the rewrite of a repo; pass `outcome` when the repo was just rewritten."""
     outcome = outcome or rewrite_repo(repo, migration, write=False)
-    renderers = _dbt_renderers(repo, migration, dbt_target)
+    renderers = _dbt_renderers(repo, migration, dbt_target, outcome)
     failures: list[StatementResult] = []
     pending: list[_Pending] = []
+    # a model reads what its macros, vars and sources say: when those changed, it changed
+    dbt_changed = any(
+        f.result.changed
+        for f in outcome.files
+        if f.kind in ("dbt-macro", "dbt-project", "dbt-sources")
+    )
     for file in outcome.files:
-        if not file.result.changed or file.kind not in ("sql", "dbt-model"):
+        if file.kind not in ("sql", "dbt-model"):
+            continue
+        if not file.result.changed and not (file.kind == "dbt-model" and dbt_changed):
             continue
         for label, before, after in _compiled_pairs(file, renderers, failures):
             pending += _changed_statements(file.path, label, before, after, failures)
@@ -217,29 +225,68 @@ def _statements(sql: str) -> list[tuple[int, str]]:
 
 
 def _dbt_renderers(
-    repo: Path, migration: Migration, target: DbtTarget | None
+    repo: Path, migration: Migration, target: DbtTarget | None, outcome: RepoOutcome | None = None
 ) -> dict[str, tuple[DbtRenderer, DbtRenderer]]:
     """Before and after renderers for every dbt model file, with the project's macros loaded.
 
-    The after side sees the project as the rewrite leaves it: each sources entry of an old
-    table also answers to the new table's name, and vars naming an old table are renamed.
+    The after side sees the project as the rewrite leaves it: its sources YAML (an edited
+    schema template, a sibling source for moved tables), its macros and its vars as
+    rewritten; without an outcome, each sources entry of an old table also answers to the
+    new table's name, and vars naming an old table are renamed.
     """
     files, _ = collect_files(repo)
     engine = SqlRewriter(migration)
     session = DbtFramework().open(repo.resolve(), engine, files)
     if not isinstance(session, DbtSession):
         return {}
+    after_session = None
+    if outcome is not None:
+        rewritten = {f.path: f.result.text for f in outcome.files if f.result.changed}
+        after_files = [replace(f, text=rewritten.get(f.relative, f.text)) for f in files]
+        after_session = DbtFramework().open(repo.resolve(), engine, after_files)
     default = target or DbtTarget(migration.tables[0].new.project, "dbt")
     renderers = {}
-    for project in session.projects:
+    for position, project in enumerate(session.projects):
         mine = [f for f in files if session.project_of(f.relative) is project]
-        macros = "".join(f.text + "\n" for f in mine if session.kind_of(f) == "dbt-macro")
-        before = DbtRenderer(project, default, macros)
-        after = DbtRenderer(_migrated_project(project, session, engine), default, macros)
+        packages = _package_macros(repo / project.root / "dbt_packages")
+        before = DbtRenderer(project, default, _macros(session, mine), packages)
+        if isinstance(after_session, DbtSession):
+            after_project = after_session.projects[position]
+            theirs = [
+                f for f in after_files if after_session.project_of(f.relative) is after_project
+            ]
+            after = DbtRenderer(after_project, default, _macros(after_session, theirs), packages)
+        else:
+            macros = _macros(session, mine)
+            after = DbtRenderer(
+                _migrated_project(project, session, engine), default, macros, packages
+            )
         for file in mine:
             if session.kind_of(file) == "dbt-model":
                 renderers[file.relative] = (before, after)
     return renderers
+
+
+def _macros(session: DbtSession, files: list) -> str:
+    return "".join(f.text + "\n" for f in files if session.kind_of(f) == "dbt-macro")
+
+
+def _package_macros(folder: Path) -> dict[str, str]:
+    """Each installed package's macros, under the name models call it by (read only)."""
+    found: dict[str, str] = {}
+    if not folder.is_dir():
+        return found
+    for package in sorted(p for p in folder.iterdir() if p.is_dir()):
+        texts = []
+        for path in (
+            sorted((package / "macros").rglob("*.sql")) if (package / "macros").is_dir() else []
+        ):
+            try:
+                texts.append(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+        found[package_name(package)] = "\n".join(texts)
+    return found
 
 
 def _migrated_project(project: DbtProject, session: DbtSession, engine: SqlRewriter) -> DbtProject:
