@@ -14,7 +14,8 @@ from gaggle.errors import GaggleError
 from gaggle.frameworks import FRAMEWORKS
 from gaggle.frameworks.base import FrameworkSession, RepoFile
 from gaggle.spec import Migration
-from gaggle.sql import RewriteResult, SqlRewriter
+from gaggle.sql import RewriteResult
+from gaggle.sql.branches import TemplatedRewriter
 from gaggle.sql.report import Change, Flag, FlagReason
 
 SKIPPED_DIRS = {
@@ -277,7 +278,7 @@ def rewrite_repo(
     repo: Path, migration: Migration, write: bool, progress: Progress | None = None
 ) -> RepoOutcome:
     """Rewrite every file a framework claims; with write, changed files are replaced atomically."""
-    engine = SqlRewriter(migration)
+    engine = TemplatedRewriter(migration)  # every Jinja branch; flags commented in place
     files, skipped = collect_files(repo)
     sessions: list[FrameworkSession] = []
     for framework in FRAMEWORKS:

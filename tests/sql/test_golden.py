@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from gaggle.spec import load_migration
-from gaggle.sql import FlagReason, SqlRewriter
+from gaggle.sql import FlagReason
+from gaggle.sql.branches import TemplatedRewriter
 from gaggle.validation.analysis import judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
 from gaggle.validation.offline import OfflineValidator
@@ -20,7 +21,7 @@ CASES = (
     sorted(p for p in GOLDEN.iterdir() if (p / "before.sql").is_file()) if GOLDEN.is_dir() else []
 )
 MIGRATION = load_migration(DEMO_MIGRATION)
-ENGINE = SqlRewriter(MIGRATION)
+ENGINE = TemplatedRewriter(MIGRATION)  # every Jinja branch; flags commented in the file
 
 
 def _case(folder: Path) -> dict:

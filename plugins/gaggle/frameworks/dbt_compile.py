@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from gaggle.frameworks.dbt import DbtProject, SourceTable
 
@@ -46,20 +47,60 @@ class DbtTarget:
 
 
 class DbtRenderer:
-    def __init__(self, project: DbtProject, target: DbtTarget, macros: str = "") -> None:
+    """Renders models as dbt would on BigQuery, in a sandbox (the templates are untrusted):
+    project macros global to every model, package macros under their package's name,
+    `adapter.dispatch` to `bigquery__`/`default__`, `return()` as the macro's output."""
+
+    def __init__(
+        self,
+        project: DbtProject,
+        target: DbtTarget,
+        macros: str = "",
+        packages: dict[str, str] | None = None,
+    ) -> None:
         self.project = project
         self.target = target
         self.macros = macros
-        self.environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        self.packages = packages or {}
+        self.environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
 
     def compile(self, model_name: str, text: str, incremental: bool = False) -> CompiledModel:
         marked = _mark_lines(text)
         try:
-            template = self.environment.from_string(self.macros + marked)
-            rendered = template.render(**self._context(model_name, incremental))
+            context = self._context(model_name, incremental)
+            self._load_macros(context)
+            template = self.environment.from_string(marked)
+            rendered = template.render(**context)
         except jinja2.TemplateError as err:
             raise CompileError(f"{type(err).__name__}: {err}") from err
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:
+            raise CompileError(f"{type(err).__name__}: {err}") from err
         return _unmark(rendered)
+
+    def _load_macros(self, context: dict) -> None:
+        """Package modules, then the project's macros as globals; dispatch looks in both."""
+        modules: list[object] = []
+
+        def dispatch(name: str, macro_namespace: str | None = None, **_: object):
+            for prefix in ("bigquery__", "default__"):
+                for module in modules:
+                    found = getattr(module, prefix + name, None)
+                    if found is not None:
+                        return found
+            raise CompileError(f"adapter.dispatch('{name}'): no bigquery__/default__ macro")
+
+        context["adapter"] = {"dispatch": dispatch}
+        context["return"] = lambda value=None: "" if value is None else value
+        for package, text in self.packages.items():
+            module = self.environment.from_string(text).make_module(dict(context))
+            context[package] = module
+            modules.append(module)
+        if self.macros:
+            module = self.environment.from_string(self.macros).make_module(dict(context))
+            modules.insert(0, module)
+            for name in dir(module):
+                if not name.startswith("_"):
+                    context[name] = getattr(module, name)
 
     def _context(self, model_name: str, incremental: bool) -> dict:
         target = self.target
@@ -71,10 +112,16 @@ class DbtRenderer:
             entry = self._source(source_name, table_name)
             if entry is None:
                 raise CompileError(f"source('{source_name}', '{table_name}') is not declared")
+            if entry.schema is None:
+                raise CompileError(
+                    f"source('{source_name}', '{table_name}'): its schema cannot be rendered offline"
+                )
             database = entry.database or target.project
             return f"`{database}.{entry.schema}.{entry.identifier}`"
 
         def var(name: str, default: object = None) -> object:
+            if name in self.project.all_vars:
+                return self.project.all_vars[name]
             if name in self.project.vars:
                 return self.project.vars[name]
             if default is None:

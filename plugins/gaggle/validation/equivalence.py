@@ -166,6 +166,8 @@ def _database(
             conn.execute(f"INSERT INTO {duck.duckdb_table(name)} VALUES {values}")
     for pair in migration.tables:
         if not pair.old.is_wildcard:
+            # the old dataset may hold nothing but views (a table moved to another dataset)
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{pair.old.project}"."{pair.old.dataset}"')
             for statement in duck.transpile(compat_view_sql(migration, pair)):
                 conn.execute(statement)
     projects = sorted({name.project for name in migration.catalog.tables})

@@ -20,11 +20,12 @@ import jinja2
 from sqlglot.tokens import TokenType
 
 from gaggle.errors import GaggleError
-from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession
+from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession, package_name
 from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
 from gaggle.repo import RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
+from gaggle.sql.branches import branch_templates
 from gaggle.sql.script import mask_control_flow
 from gaggle.validation.analysis import Analysis, Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
@@ -99,14 +100,26 @@ def validate_repo(
 ) -> list[StatementResult]:
     """Validate gaggle's own rewrite of a repo; pass `outcome` when it was just rewritten."""
     outcome = outcome or rewrite_repo(repo, migration, write=False)
-    changed = [f for f in outcome.files if f.result.changed and f.kind in ("sql", "dbt-model")]
+    # a model reads what its macros, vars and sources say: when those changed, it changed
+    dbt_changed = any(
+        f.result.changed
+        for f in outcome.files
+        if f.kind in ("dbt-macro", "dbt-project", "dbt-sources")
+    )
+    checked = [
+        f
+        for f in outcome.files
+        if f.kind in ("sql", "dbt-model")
+        and (f.result.changed or (f.kind == "dbt-model" and dbt_changed))
+    ]
     return validate_edits(
         migration,
-        {f.path: f.result.original for f in changed},
-        {f.path: f.result.text for f in changed},
+        {f.path: f.result.original for f in checked},
+        {f.path: f.result.text for f in checked},
         validator,
         repo=repo,
         dbt_target=dbt_target,
+        outcome=outcome,
     )
 
 
@@ -118,21 +131,27 @@ def validate_edits(
     *,
     repo: Path | None = None,
     dbt_target: DbtTarget | None = None,
+    outcome: RepoOutcome | None = None,
 ) -> list[StatementResult]:
     """Validate edits anyone made: each file that differs between base_files (the
     original, reading the old tables) and edited_files (the edit, reading the new
     tables), statement by statement, by the given validator backend.
 
-    Keys are repo-relative paths. SQL files render with the Airflow-like context; with
-    `repo`, the repo's dbt models compile through dbt (both `is_incremental()` branches).
-    Files added or deleted by the edit have nothing to compare against and are skipped.
+    Keys are repo-relative paths. SQL files render with the Airflow-like context, every
+    Jinja branch variant apart; with `repo`, the repo's dbt models compile through dbt
+    (both `is_incremental()` branches), and with gaggle's `outcome` the after side sees the
+    project's sources, macros and vars as rewritten, so a model whose text is unchanged but
+    whose macros changed is checked too. Files added or deleted by the edit have nothing to
+    compare against and are skipped.
     """
-    renderers = _dbt_renderers(repo, migration, dbt_target) if repo is not None else {}
+    renderers = _dbt_renderers(repo, migration, dbt_target, outcome) if repo is not None else {}
     failures: list[StatementResult] = []
     pending: list[_Pending] = []
     for path in sorted(set(base_files) & set(edited_files)):
         before, after = base_files[path], edited_files[path]
-        if before == after or not path.lower().endswith(".sql"):
+        if not path.lower().endswith(".sql"):
+            continue
+        if before == after and (outcome is None or path not in renderers):
             continue
         kind = "dbt-model" if path in renderers else "sql"
         for label, compiled_before, compiled_after in _compiled_pairs(
@@ -195,26 +214,36 @@ def _analyze_one(validator: Validator, text: str) -> Analysis:
 
 
 def _compiled_pairs(path: str, kind: str, before: str, after: str, renderers: dict, results: list):
-    """(label, compiled before, compiled after) for each way the file compiles."""
+    """(label, compiled before, compiled after) for each Jinja branch of the file: every
+    variant the rewrite considered (see gaggle.sql.branches) is rendered and validated."""
+    branches = branch_templates(before, after)
     if kind == "sql":
-        try:
-            yield "", _airflow(before), _airflow(after)
-        except jinja2.TemplateError as err:
-            results.append(_compile_failure(path, f"cannot render its macros: {err}"))
+        for label, variant_before, variant_after in branches:
+            try:
+                yield label, _airflow(variant_before), _airflow(variant_after)
+            except jinja2.TemplateError as err:
+                results.append(_compile_failure(path, f"cannot render its macros: {err}"))
         return
-    before_renderer, after_renderer = renderers[path]
+    pair = renderers.get(path)
+    if pair is None:
+        return
+    before_renderer, after_renderer = pair
     name = Path(path).stem
-    branches = [False, True] if "is_incremental" in before else [False]
-    for incremental in branches:
-        label = "is_incremental() branch" if incremental else ""
-        try:
-            yield (
-                label,
-                before_renderer.compile(name, before, incremental),
-                after_renderer.compile(name, after, incremental),
-            )
-        except CompileError as err:
-            results.append(_compile_failure(path, f"cannot compile the model: {err}"))
+    decided = any("is_incremental()" in label for label, _, _ in branches)
+    for label, before, after in branches:
+        modes = [False, True] if "is_incremental" in before and not decided else [False]
+        for incremental in modes:
+            if decided:
+                incremental = "if is_incremental()" in label
+            shown = label or ("is_incremental() branch" if incremental else "")
+            try:
+                yield (
+                    shown,
+                    before_renderer.compile(name, before, incremental),
+                    after_renderer.compile(name, after, incremental),
+                )
+            except CompileError as err:
+                results.append(_compile_failure(path, f"cannot compile the model: {err}"))
 
 
 def _airflow(text: str) -> CompiledModel:
@@ -265,29 +294,68 @@ def _statements(sql: str) -> list[tuple[int, str]]:
 
 
 def _dbt_renderers(
-    repo: Path, migration: Migration, target: DbtTarget | None
+    repo: Path, migration: Migration, target: DbtTarget | None, outcome: RepoOutcome | None = None
 ) -> dict[str, tuple[DbtRenderer, DbtRenderer]]:
     """Before and after renderers for every dbt model file, with the project's macros loaded.
 
-    The after side sees the project as the rewrite leaves it: each sources entry of an old
-    table also answers to the new table's name, and vars naming an old table are renamed.
+    The after side sees the project as the rewrite leaves it: its sources YAML (an edited
+    schema template, a sibling source for moved tables), its macros and its vars as
+    rewritten; without an outcome, each sources entry of an old table also answers to the
+    new table's name, and vars naming an old table are renamed.
     """
     files, _ = collect_files(repo)
     engine = SqlRewriter(migration)
     session = DbtFramework().open(repo.resolve(), engine, files)
     if not isinstance(session, DbtSession):
         return {}
+    after_session = None
+    if outcome is not None:
+        rewritten = {f.path: f.result.text for f in outcome.files if f.result.changed}
+        after_files = [replace(f, text=rewritten.get(f.relative, f.text)) for f in files]
+        after_session = DbtFramework().open(repo.resolve(), engine, after_files)
     default = target or DbtTarget(migration.tables[0].new.project, "dbt")
     renderers = {}
-    for project in session.projects:
+    for position, project in enumerate(session.projects):
         mine = [f for f in files if session.project_of(f.relative) is project]
-        macros = "".join(f.text + "\n" for f in mine if session.kind_of(f) == "dbt-macro")
-        before = DbtRenderer(project, default, macros)
-        after = DbtRenderer(_migrated_project(project, session, engine), default, macros)
+        packages = _package_macros(repo / project.root / "dbt_packages")
+        before = DbtRenderer(project, default, _macros(session, mine), packages)
+        if isinstance(after_session, DbtSession):
+            after_project = after_session.projects[position]
+            theirs = [
+                f for f in after_files if after_session.project_of(f.relative) is after_project
+            ]
+            after = DbtRenderer(after_project, default, _macros(after_session, theirs), packages)
+        else:
+            macros = _macros(session, mine)
+            after = DbtRenderer(
+                _migrated_project(project, session, engine), default, macros, packages
+            )
         for file in mine:
             if session.kind_of(file) == "dbt-model":
                 renderers[file.relative] = (before, after)
     return renderers
+
+
+def _macros(session: DbtSession, files: list) -> str:
+    return "".join(f.text + "\n" for f in files if session.kind_of(f) == "dbt-macro")
+
+
+def _package_macros(folder: Path) -> dict[str, str]:
+    """Each installed package's macros, under the name models call it by (read only)."""
+    found: dict[str, str] = {}
+    if not folder.is_dir():
+        return found
+    for package in sorted(p for p in folder.iterdir() if p.is_dir()):
+        texts = []
+        for path in (
+            sorted((package / "macros").rglob("*.sql")) if (package / "macros").is_dir() else []
+        ):
+            try:
+                texts.append(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+        found[package_name(package)] = "\n".join(texts)
+    return found
 
 
 def _migrated_project(project: DbtProject, session: DbtSession, engine: SqlRewriter) -> DbtProject:

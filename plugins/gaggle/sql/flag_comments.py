@@ -1,0 +1,125 @@
+"""No report-only failures: every flag of a SQL file becomes a comment in the file itself.
+
+A flag the engine raises (an unparseable statement, an unresolved template, an
+ambiguous name, a branch-dependent reference) is written as a `-- TODO(data-migration
+<id>)` line right above the flagged line, naming the old table (and column), why, and
+the migration guide. So the PR shows it where the reviewer reads the code, and the
+sweep's re-scan finds the same flag again until a human resolves it. Manual columns
+already get their comment from the engine. A re-run adds no comment twice.
+
+Also here: a macro call whose string arguments name a column the migration renames
+(`{{ dbt_utils.generate_surrogate_key(['u.plan']) }}`). gaggle does not edit inside
+a macro's arguments, so such a call is flagged rather than left silently stale.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gaggle.spec import Migration
+from gaggle.sql.edits import Edit, LineIndex
+from gaggle.sql.edits import apply as apply_edits
+from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
+
+_ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+_STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
+TODO = "TODO(data-migration"
+
+
+class FlagCommenter:
+    """Built once per migration: which column names count, what the comment says."""
+
+    def __init__(self, migration: Migration) -> None:
+        self.migration = migration
+        self.old_tables = [pair.old for pair in migration.tables]
+        changed: dict[str, str] = {}
+        for rule in migration.rules:
+            name = ".".join(rule.path).lower()
+            if rule.action != "map" or (rule.expression or "").lower() != name:
+                changed.setdefault(rule.path[0].lower(), str(rule.old_table))
+        self.changed_columns = changed
+        self.column_word = (
+            re.compile(
+                r"(?<![\w.])(?:\w+\.)?(" + "|".join(map(re.escape, changed)) + r")(?!\w)", re.I
+            )
+            if changed
+            else None
+        )
+
+    def macro_argument_flags(self, result: RewriteResult) -> list[Flag]:
+        """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column."""
+        text = result.original
+        if "{{" not in text or not result.changes or self.column_word is None:
+            return []
+        index = LineIndex(text)
+        flags = []
+        for expression in _EXPRESSION.finditer(text):
+            for string in _STRING.finditer(expression.group(0)):
+                value = string.group(1) if string.group(1) is not None else string.group(2)
+                found = self.column_word.search(value)
+                if found is None or "source(" in expression.group(0):
+                    continue
+                column = found.group(1).lower()
+                line, col = index.position(expression.start())
+                flags.append(
+                    Flag(
+                        line,
+                        col,
+                        FlagReason.UNRESOLVED_TEMPLATE,
+                        f"a macro argument names the column {column} of "
+                        f"{self.changed_columns[column]}, which the migration changes; "
+                        "gaggle does not edit macro arguments: update it by hand",
+                    )
+                )
+                break
+        return flags
+
+    def annotate(self, result: RewriteResult, extra: list[Flag] | None = None) -> RewriteResult:
+        """The result with a TODO comment line above every flagged line not commented yet."""
+        flags = list(result.flags) + list(extra or [])
+        wanted = [f for f in flags if f.reason not in _ALREADY_COMMENTED]
+        if not wanted:
+            return result if not extra else _with_flags(result, flags)
+        original = result.original
+        index = LineIndex(original)
+        by_line: dict[int, list[str]] = {}
+        tables = self._tables_in(original)
+        for flag in sorted(wanted, key=lambda f: (f.line, f.column)):
+            line = min(max(flag.line, 1), len(index.starts))
+            comment = self.comment(flag, tables)
+            above = index.comment_block_above(line, "--")
+            if comment not in above and comment not in by_line.get(line, []):
+                by_line.setdefault(line, []).append(comment)
+        edits = [Edit(c.start, c.end, c.after, c.rule) for c in result.changes]
+        changes = list(result.changes)
+        for line, comments in by_line.items():
+            text = index.line_text(line)
+            indent = text[: len(text) - len(text.lstrip())]
+            start = index.line_start(line)
+            block = "".join(f"{indent}{comment}\n" for comment in comments)
+            edits.append(Edit(start, start, block, "flag-comment"))
+            changes.append(Change(line, 1, "", block, "flag-comment", start, start))
+        changes.sort(key=lambda c: (c.start, c.end))
+        return RewriteResult(original, apply_edits(original, edits), changes, _sorted(flags))
+
+    def comment(self, flag: Flag, tables: str) -> str:
+        message = " ".join(flag.message.split()).rstrip(".")
+        return (
+            f"-- {TODO} {self.migration.id}): {tables}: {flag.reason}: {message}. "
+            f"See {self.migration.guide_url}"
+        )
+
+    def _tables_in(self, text: str) -> str:
+        lowered = text.lower()
+        named = [str(old) for old in self.old_tables if old.table.lower().rstrip("*") in lowered]
+        return ", ".join(named or [str(old) for old in self.old_tables])
+
+
+def _with_flags(result: RewriteResult, flags: list[Flag]) -> RewriteResult:
+    return RewriteResult(result.original, result.text, result.changes, _sorted(flags))
+
+
+def _sorted(flags: list[Flag]) -> list[Flag]:
+    unique = {(f.line, f.column, f.reason, f.message): f for f in flags}
+    return sorted(unique.values(), key=lambda f: (f.line, f.column, f.reason))
