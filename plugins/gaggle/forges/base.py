@@ -1,9 +1,12 @@
 """The protocol every code host implements, and the rules they all follow.
 
 Every side effect is an `ensure`: find first, create only if absent, never overwrite
-a human's work. gaggle owns exactly one branch per (migration, repo); its commits
-carry a `Gaggle-Migration:` trailer, which is how a re-run tells its own last
-commit from a human's. A forge never pushes to the default branch and never merges.
+a human's work. gaggle owns exactly one branch per (migration, repo). A branch head is
+gaggle's only when gaggle wrote it: its SHA is the one the ledger recorded, or (a write
+the ledger missed, e.g. a crash just after it) gaggle is both its author and its
+committer and it carries the `Gaggle-Migration:` trailer. A message alone proves
+nothing: `git commit --amend` keeps the trailer and the author, but makes the person
+the committer. A forge never pushes to the default branch and never merges.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 TRAILER = "Gaggle-Migration"
+GAGGLE_NAME = "gaggle"  # the author and committer of every commit gaggle writes
+GAGGLE_EMAIL = "gaggle@users.noreply.github.com"
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
@@ -39,6 +44,8 @@ class Proposal:
     base_branch: str = ""  # known from reading the repo: saves a call when set
     base_sha: str = ""
     base_tree: str = ""
+    recorded_head: str = ""  # the branch head gaggle last wrote, as the ledger recorded it
+    modes: tuple[tuple[str, str], ...] = ()  # (path, git file mode) at the base, when known
 
     def commit_message(self) -> str:
         return f"{self.title}\n\n{TRAILER}: {self.migration_id}\n"
@@ -92,7 +99,19 @@ class Forge(Protocol):
 
 
 def is_gaggle_commit(message: str, migration_id: str) -> bool:
+    """The trailer: necessary for gaggle's commit, never sufficient (see `is_gaggle_head`)."""
     return f"{TRAILER}: {migration_id}" in message
+
+
+def is_gaggle_head(sha: str, message: str, author: str, committer: str, proposal: Proposal) -> bool:
+    """Whether gaggle wrote the branch head: the SHA it recorded, or its own identity as
+    author and committer (emails) plus the trailer. An amended or rebased commit has a
+    new SHA and the person as committer: it is a human's."""
+    if proposal.recorded_head and sha == proposal.recorded_head:
+        return True
+    return author.lower() == committer.lower() == GAGGLE_EMAIL and is_gaggle_commit(
+        message, proposal.migration_id
+    )
 
 
 def codeowners_for(codeowners: str, paths: list[str]) -> list[str]:
