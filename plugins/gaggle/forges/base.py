@@ -11,6 +11,7 @@ the committer. A forge never pushes to the default branch and never merges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -46,6 +47,8 @@ class Proposal:
     base_tree: str = ""
     recorded_head: str = ""  # the branch head gaggle last wrote, as the ledger recorded it
     modes: tuple[tuple[str, str], ...] = ()  # (path, git file mode) at the base, when known
+    # Asked only when this call would open a new PR (e.g. the run's max_prs); False: capped.
+    admit_new: Callable[[], bool] | None = field(default=None, compare=False)
 
     def commit_message(self) -> str:
         return f"{self.title}\n\n{TRAILER}: {self.migration_id}\n"
@@ -68,7 +71,7 @@ class PullRequest:
 class ProposalOutcome:
     """What a propose() call did, and what it cost."""
 
-    action: str  # created, updated, unchanged, human-commit, closed-by-human
+    action: str  # created, updated, unchanged, human-commit, closed-by-human, merged, capped
     pull_request: PullRequest | None = None
     branch_sha: str = ""
     calls: int = 0
@@ -84,6 +87,10 @@ class Forge(Protocol):
 
     def read_files(self, repo: str, ref: str) -> dict[str, str]:
         """Every text file of the repo at a ref (path -> content)."""
+
+    def tree_info(self, repo: str, ref: str) -> dict:
+        """What the last `read_files` at the ref learned that a later commit needs (e.g.
+        the tree SHA and each file's mode), kept with the snapshot; {} when nothing."""
 
     def propose(self, proposal: Proposal) -> ProposalOutcome:
         """Make the branch and the PR what the proposal says, safely and idempotently."""

@@ -136,9 +136,11 @@ class GitHubForge:
                 continue
         return files
 
-    def file_modes(self, repo: str, ref: str) -> dict[str, str]:
-        """{path: git mode} of the tree last read at the ref (empty when not read)."""
-        return dict(self.modes.get((repo, ref), {}))
+    def tree_info(self, repo: str, ref: str) -> dict:
+        """The tree SHA and file modes read at the ref: a later task's commit needs no read."""
+        if (repo, ref) not in self.trees:
+            return {}
+        return {"tree": self.trees[(repo, ref)], "modes": dict(self.modes[(repo, ref)])}
 
     def pull_request(self, repo: str, branch: str) -> PullRequest | None:
         handle = self.reads.get_repo(repo)
@@ -240,6 +242,8 @@ class GitHubForge:
             return ProposalOutcome("merged", self._describe(reader, existing))
         if existing is not None and existing.state == "closed" and not proposal.reopen_closed:
             return ProposalOutcome("closed-by-human", self._describe(reader, existing))
+        if existing is None and proposal.admit_new is not None and not proposal.admit_new():
+            return ProposalOutcome("capped", None, notes=["no new PR allowed in this run"])
         ref = self._branch_ref(reader, proposal.branch)
         if existing is None and ref is None and self.rollout is not None:
             wait = self.rollout.try_acquire()

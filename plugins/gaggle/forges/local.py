@@ -142,6 +142,10 @@ class LocalForge:
                 continue
         return files
 
+    def tree_info(self, repo: str, ref: str) -> dict:
+        """Nothing to keep: the local forge reads modes from git when it commits."""
+        return {}
+
     # ------------------------------------------------------------ code search
 
     def search_code(self, query: str) -> dict[str, set[str]]:
@@ -229,6 +233,8 @@ class LocalForge:
         if record and record["state"] == "closed" and not proposal.reopen_closed:
             return ProposalOutcome("closed-by-human", self._pull(proposal.repo, record))
         head = self._ref(path, proposal.branch)
+        if record is None and proposal.admit_new is not None and not proposal.admit_new():
+            return ProposalOutcome("capped", None, notes=["no new PR allowed in this run"])
         if head:
             author, committer, message = self._git(
                 path, "log", "-1", "--format=%ae%n%ce%n%B", head
