@@ -28,7 +28,7 @@ import base64
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -37,6 +37,7 @@ from github.GitCommit import GitCommit
 from github.GitTree import GitTree
 from urllib3.util.retry import Retry
 
+from gaggle.errors import GaggleError
 from gaggle.forges.base import (
     CODEOWNERS_PATHS,
     GAGGLE_EMAIL,
@@ -650,13 +651,86 @@ def auth_from_settings(
     raise ValueError("no GitHub credentials: give a token, or an App id, key and installation")
 
 
-def forge_from_environment(environ: dict[str, str], **kwargs) -> GitHubForge:
-    """GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID) and
-    GITHUB_API_URL for Enterprise, as GitHub's own tooling names them."""
-    auth = auth_from_settings(
-        environ.get("GITHUB_TOKEN"),
-        environ.get("GITHUB_APP_ID"),
-        environ.get("GITHUB_APP_PRIVATE_KEY"),
-        environ.get("GITHUB_APP_INSTALLATION_ID"),
-    )
-    return GitHubForge(auth, environ.get("GITHUB_API_URL", DEFAULT_BASE_URL), **kwargs)
+CONNECTION_VARIABLE = "AIRFLOW_CONN_GITHUB_DEFAULT"  # the DAG's `github_default` connection
+
+
+class GitHubSettingsError(GaggleError, ValueError):
+    """The GitHub credentials or API URL given cannot be used."""
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The same settings the DAG uses, without Airflow: the `github_default` connection as
+    Airflow reads it from AIRFLOW_CONN_GITHUB_DEFAULT (JSON or URI; the token in
+    `password`, the API base URL in `host`, a GitHub App by the extras `app_id`,
+    `installation_id` and `private_key` or `key_path`); else GitHub's own variables
+    GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID)
+    and GITHUB_API_URL. Returns {token, app_id, private_key, installation_id, base_url}."""
+    raw = environ.get(CONNECTION_VARIABLE, "").strip()
+    if raw:
+        return _connection_settings(raw)
+    return {
+        "token": environ.get("GITHUB_TOKEN"),
+        "app_id": environ.get("GITHUB_APP_ID"),
+        "private_key": environ.get("GITHUB_APP_PRIVATE_KEY"),
+        "installation_id": environ.get("GITHUB_APP_INSTALLATION_ID"),
+        "base_url": environ.get("GITHUB_API_URL") or DEFAULT_BASE_URL,
+    }
+
+
+def _connection_settings(raw: str) -> dict[str, Any]:
+    import json
+    import urllib.parse
+
+    if raw.startswith("{"):
+        try:
+            data = json.loads(raw)
+        except ValueError as err:
+            raise GitHubSettingsError(
+                f"{CONNECTION_VARIABLE} is not valid JSON ({err}); give an Airflow connection "
+                'as JSON, e.g. {"conn_type": "github", "password": "<token>"}'
+            ) from None
+        extra = data.get("extra") or {}
+        if isinstance(extra, str):
+            extra = json.loads(extra or "{}")
+        token, host = data.get("password"), data.get("host")
+    else:
+        parts = urllib.parse.urlsplit(raw)
+        extra = dict(urllib.parse.parse_qsl(parts.query))
+        token = urllib.parse.unquote(parts.password or "") or None
+        host = urllib.parse.unquote(parts.hostname or "") or None
+        if host and parts.port:
+            host = f"{host}:{parts.port}"
+        if host and parts.path not in ("", "/"):
+            host += urllib.parse.unquote(parts.path)
+    key = extra.get("private_key")
+    if not key and extra.get("key_path"):
+        with open(extra["key_path"], encoding="utf-8") as handle:
+            key = handle.read()
+    base_url = host or DEFAULT_BASE_URL
+    if "://" not in base_url:
+        base_url = f"https://{base_url}"
+    return {
+        "token": token,
+        "app_id": extra.get("app_id"),
+        "private_key": key,
+        "installation_id": extra.get("installation_id"),
+        "base_url": base_url,
+    }
+
+
+def forge_from_environment(environ: Mapping[str, str], **kwargs) -> GitHubForge:
+    """A forge from `settings_from_environment` (the DAG's connection, else GITHUB_TOKEN...)."""
+    settings = settings_from_environment(environ)
+    try:
+        auth = auth_from_settings(
+            settings["token"],
+            settings["app_id"],
+            settings["private_key"],
+            settings["installation_id"],
+        )
+    except ValueError as err:
+        raise GitHubSettingsError(
+            f"{err}: set the `github_default` connection in {CONNECTION_VARIABLE} (as the DAG "
+            "reads it), or GITHUB_TOKEN and, for Enterprise, GITHUB_API_URL"
+        ) from None
+    return GitHubForge(auth, settings["base_url"], **kwargs)
