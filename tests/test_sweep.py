@@ -208,3 +208,22 @@ def test_a_reopened_repo_gets_a_follow_up_pr_and_is_done_once_that_merges(campai
     forge.merge(repo, records[f"{BRANCH}-2"]["number"])
     sweep_migration(forge, MIGRATION, ledger)
     assert bucket_of(ledger.get(MIGRATION.id, repo)) == "done"
+
+
+def test_one_repo_failing_is_recorded_and_the_sweep_goes_on(campaign):
+    """Issue 18 item 3: a repo whose step raises (here its default branch cannot be read)
+    is recorded for that repo; every repo after it is still swept."""
+    forge, ledger, with_pr = campaign
+    broken, healthy = sorted(with_pr)[:2]
+    for repo in (broken, healthy):
+        forge.merge(repo, forge.pull_request(repo, BRANCH).number)
+    subprocess.run(
+        ["git", "symbolic-ref", "HEAD", "refs/heads/gone"], cwd=forge.path(broken), check=True
+    )
+    result = sweep_migration(forge, MIGRATION, ledger, now=datetime.now(UTC))
+    assert result.failed == [broken]
+    assert healthy in result.verified and ledger.get(MIGRATION.id, healthy).status == "done"
+    state = ledger.get(MIGRATION.id, broken)
+    assert state.last_error.startswith("sweep: LocalForgeError") and state.attention
+    assert state.status != "done"
+    assert result.counts  # the day's snapshot was still written

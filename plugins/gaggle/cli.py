@@ -84,10 +84,25 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=_validate)
 
     run = commands.add_parser(
-        "run", help="migrate every repo of the local forge: rewrite, validate, open PRs"
+        "run",
+        help="migrate repos of the local forge or GitHub: rewrite, validate, open PRs",
+        description="GitHub (--forge github) reads the same settings the DAG uses: the "
+        "github_default connection in AIRFLOW_CONN_GITHUB_DEFAULT (JSON or URI: token in "
+        "password, API URL in host), else GITHUB_TOKEN and GITHUB_API_URL.",
     )
     _migration_argument(run)
-    run.add_argument("--root", type=Path, default=Path("build/forge"), help="local forge root")
+    run.add_argument(
+        "--forge",
+        choices=["local", "github"],
+        default="local",
+        help="where the repos live (github: name them with --repo)",
+    )
+    run.add_argument(
+        "--root",
+        type=Path,
+        default=Path("build/forge"),
+        help="local forge root (and where the default ledger lives)",
+    )
     run.add_argument("--repo", action="append", help="only these owner/name repos")
     run.add_argument("--dry-run", action="store_true", help="no PRs; print the diffs")
     run.add_argument(
@@ -248,12 +263,31 @@ def _run(args: argparse.Namespace) -> int:
     from gaggle.validation.repo import EquivalenceValidator
 
     migration = load_migration(args.migration)
-    forge = LocalForge(args.root)
     offline = OfflineValidator(migration.catalog)
     validator = (
         EquivalenceValidator(migration, offline) if args.backend == "equivalence" else offline
     )
     ledger = _ledger(args.ledger, args.root)
+    if args.forge == "github":
+        import os
+
+        from gaggle.forges.github import forge_from_environment
+        from gaggle.forges.pacing import SqlPacer, code_search_pacer
+
+        if not args.repo:
+            raise GaggleError(
+                "--forge github needs the repos to migrate: --repo owner/name (repeatable); "
+                "the DAG discovers the whole fleet"
+            )
+        # Paced through the ledger's database, as the DAG's workers are: a CLI run next
+        # to a DAG run with the same ledger shares its write budget.
+        forge = forge_from_environment(
+            os.environ,
+            pacer=SqlPacer(ledger.engine),
+            search_pacer=code_search_pacer(ledger.engine),
+        )
+    else:
+        forge = LocalForge(args.root)
     tally: Counter = Counter()
     for repo in args.repo or forge.repos():
         try:

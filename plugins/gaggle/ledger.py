@@ -65,8 +65,11 @@ REPO_STATE = sa.Table(
     sa.Column("llm_output_tokens", sa.Integer, nullable=False, default=0),
     sa.Column("llm_cost_usd", sa.Float, nullable=False, default=0.0),
     sa.Column("llm_changes", sa.Integer, nullable=False, default=0),
+    # schema step 4: the branch head gaggle itself last wrote (never force-move another)
+    sa.Column("branch_sha", sa.String(64), nullable=False, default=""),
 )
 V1_STATE_COLUMNS = 15  # the first 15 columns above are schema step 1
+V2_STATE_COLUMNS = 32  # the first 32 columns (to llm_changes) are schema steps 1 and 2
 
 EVENTS = sa.Table(
     "gaggle_events",
@@ -153,7 +156,7 @@ def _v1(conn: sa.Connection) -> None:
 def _v2(conn: sa.Connection) -> None:
     """Discovery, PR activity, sweep verification, LLM cost; snapshots, work, run budget."""
     present = {c["name"] for c in sa.inspect(conn).get_columns(REPO_STATE.name)}
-    for column in list(REPO_STATE.columns)[V1_STATE_COLUMNS:]:
+    for column in list(REPO_STATE.columns)[V1_STATE_COLUMNS:V2_STATE_COLUMNS]:
         if column.name not in present:
             conn.execute(sa.text(_add_column_ddl(conn, column)))
     for table in (SNAPSHOTS, WORK, RUN_BUDGET, RUN_GRANTS):
@@ -176,8 +179,16 @@ def _v3(conn: sa.Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v4(conn: sa.Connection) -> None:
+    """The branch head gaggle wrote: how a re-run tells its own commit from a person's."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(REPO_STATE.name)}
+    for column in list(REPO_STATE.columns)[V2_STATE_COLUMNS:]:
+        if column.name not in present:
+            conn.execute(sa.text(_add_column_ddl(conn, column)))
+
+
 # Numbered schema steps; add a function to change the schema, never edit an applied one.
-STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]
+STEPS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3, _v4]
 
 
 @dataclass(frozen=True)
@@ -214,6 +225,7 @@ class RepoState:
     llm_output_tokens: int
     llm_cost_usd: float
     llm_changes: int
+    branch_sha: str
 
 
 class LedgerError(GaggleError):
@@ -279,10 +291,14 @@ class Ledger:
     def record(
         self, migration_id: str, repo: str, status: str, detail: dict | None = None, **fields
     ) -> None:
-        """Upsert the repo's state and append an event, in one transaction."""
+        """Upsert the repo's state and append an event, in one transaction. Any status but
+        `failed` ends an earlier failure: its error is cleared unless `last_error` is given
+        (a task that failed, then succeeded on its retry, shows no stale error)."""
         unknown = set(fields) - STATE_FIELDS
         if unknown:
             raise ValueError(f"unknown ledger fields: {', '.join(sorted(unknown))}")
+        if status != "failed":
+            fields.setdefault("last_error", "")
         now = self.clock()
         values = {"status": status, "updated_at": now, **fields}
         insert_values = {"migration_id": migration_id, "repo": repo, "created_at": now, **values}

@@ -31,7 +31,7 @@ from gaggle.forges.base import (
     PullRequest,
     codeowners_for,
 )
-from gaggle.ledger import Ledger
+from gaggle.ledger import Ledger, RepoState
 from gaggle.llm import LlmReport, LlmSettings, resolve_with_llm
 from gaggle.repo import (
     RepoOutcome,
@@ -77,6 +77,7 @@ class _Work:
     outcome: RepoOutcome
     validations: list[StatementResult] | None = None
     llm: LlmReport | None = None  # what the LLM fallback did, when it was on
+    tree_info: dict = field(default_factory=dict)  # the forge's tree SHA and file modes
 
     @property
     def changes(self) -> tuple[FileChange, ...]:
@@ -122,7 +123,12 @@ class Steps:
             base_branch, base_sha = self.forge.default_branch(repo)
             files = read_repo_files(self.forge, repo, base_sha)
             unreadable = unreadable_candidates(files)
-            snapshot = {"base_branch": base_branch, "files": files, "unreadable": unreadable}
+            snapshot = {
+                "base_branch": base_branch,
+                "files": files,
+                "unreadable": unreadable,
+                **self.forge.tree_info(repo, base_sha),
+            }
             self.ledger.put_work(
                 self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
             )
@@ -192,25 +198,28 @@ class Steps:
                 self._record(repo, "dry-run", {"files": len(work.changes)})
                 return {**result, "status": "dry-run"}
             branch = self.branch_of(repo)
-            existing = self.forge.pull_request(repo, branch)
-            if existing is not None and existing.state == "merged":
+            before = self.ledger.get(self.migration.id, repo)
+            admit = (
+                (lambda: self.ledger.grant_new_pr(self.migration.id, run_id, repo, max_prs))
+                if max_prs
+                else None
+            )
+            outcome = self.forge.propose(self._proposal(repo, work, branch, before, admit))
+            if outcome.action == "merged":
                 # Merged, yet the default branch reads an old table again (a revert, a new
                 # query): the change goes to a follow-up PR on a branch of its own.
                 branch = follow_up_branch(self.migration.pull_request.branch, branch)
-                existing = self.forge.pull_request(repo, branch)
-            if (
-                existing is None
-                and max_prs
-                and not self.ledger.grant_new_pr(self.migration.id, run_id, repo, max_prs)
-            ):
+                outcome = self.forge.propose(self._proposal(repo, work, branch, before, admit))
+            if outcome.action == "capped":
                 self._record(repo, "capped", {"max_prs": max_prs})
                 return {**result, "status": "capped"}
-            outcome = self.forge.propose(self._proposal(repo, work, branch))
+            action = settled_action(outcome, before, branch)
             self.record_pull(
-                repo, outcome.pull_request, outcome.action, {"notes": outcome.notes}, branch
-            )
+                repo, outcome.pull_request, action, {"notes": outcome.notes}, branch,
+                branch_sha=outcome.branch_sha if action in GAGGLE_HEADS else "",
+            )  # fmt: skip
             number = outcome.pull_request.number if outcome.pull_request else None
-            return {**result, "status": outcome.action, "pr": number}
+            return {**result, "status": action, "pr": number}
 
     def await_merge(self, repo: str) -> str | None:
         """The PR's state now (merged, closed, open), recorded when it changed; None: no PR."""
@@ -254,11 +263,15 @@ class Steps:
         status: str,
         detail: dict | None = None,
         branch: str | None = None,
+        branch_sha: str = "",
     ) -> None:
-        """A PR's state as the forge reports it; closed unmerged asks a human to look."""
-        fields: dict = {}
+        """A PR's state as the forge reports it; closed unmerged asks a human to look.
+        `branch_sha`: the head gaggle itself wrote (or found its own), recorded so that a
+        later run never mistakes a person's commit for gaggle's."""
+        fields: dict = {"branch_sha": branch_sha} if branch_sha else {}
         if pull is not None:
             fields = {
+                **fields,
                 "branch": branch or self.branch_of(repo),
                 "pr_number": pull.number,
                 "pr_url": pull.url,
@@ -303,6 +316,7 @@ class Steps:
             "base_branch": branch,
             "files": files,
             "unreadable": unreadable_candidates(files),
+            **self.forge.tree_info(repo, base_sha),
         }
         self.ledger.put_work(
             self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
@@ -340,7 +354,9 @@ class Steps:
                     self.migration.id, repo, "rewrite", key, json.dumps(data).encode()
                 )
             outcome.repo = Path(repo)
-        return _Work(snapshot["base_branch"], base_sha, snapshot["files"], outcome, llm=llm)
+        work = _Work(snapshot["base_branch"], base_sha, snapshot["files"], outcome, llm=llm)
+        work.tree_info = {k: snapshot[k] for k in ("tree", "modes") if k in snapshot}
+        return work
 
     def _validated(self, repo: str, base_sha: str) -> _Work:
         work = self._rewritten(repo, base_sha)
@@ -417,7 +433,14 @@ class Steps:
             }
         return details
 
-    def _proposal(self, repo: str, work: _Work, branch: str) -> Proposal:
+    def _proposal(
+        self,
+        repo: str,
+        work: _Work,
+        branch: str,
+        before: RepoState | None = None,
+        admit_new: Callable[[], bool] | None = None,
+    ) -> Proposal:
         settings = self.migration.pull_request
         follow_up = branch != settings.branch
         decisions = any(
@@ -446,7 +469,37 @@ class Steps:
             else (),
             base_branch=work.base_branch,
             base_sha=work.base_sha,
+            base_tree=work.tree_info.get("tree", ""),
+            modes=tuple(sorted(work.tree_info.get("modes", {}).items())),
+            recorded_head=recorded_head(before, branch, settings.branch),
+            admit_new=admit_new,
         )
+
+
+GAGGLE_HEADS = ("created", "updated", "unchanged")  # outcomes whose branch head is gaggle's
+
+
+def recorded_head(before: RepoState | None, branch: str, spec_branch: str) -> str:
+    """The head gaggle recorded for this branch (not for an earlier, merged one)."""
+    if before is None or (before.branch or spec_branch) != branch:
+        return ""
+    return before.branch_sha
+
+
+def settled_action(outcome: ProposalOutcome, before: RepoState | None, branch: str) -> str:
+    """What finally happened, across a task's retries: the attempt that opened the PR (or
+    moved the branch) may have failed after it (the ledger says `failed`), and its retry
+    then finds nothing left to do. The ledger still holds what was before that attempt."""
+    pull = outcome.pull_request
+    if outcome.action != "unchanged" or pull is None or before is None:
+        return outcome.action
+    if before.status != "failed":
+        return outcome.action
+    if before.pr_number != pull.number or (before.branch or branch) != branch:
+        return "created"
+    if before.branch_sha and before.branch_sha != outcome.branch_sha:
+        return "updated"
+    return outcome.action
 
 
 def run_repo(

@@ -46,6 +46,7 @@ class SweepResult:
     verified: list[str] = field(default_factory=list)
     reopened: list[str] = field(default_factory=list)
     attention: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the sweep could not look: see last_error
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -57,33 +58,47 @@ def sweep_migration(
     lineage: LineageCheck | None = None,
     now: datetime | None = None,
 ) -> SweepResult:
-    """Refresh, verify and nudge every repo with a PR; then snapshot the day's counts."""
+    """Refresh, verify and nudge every repo with a PR; then snapshot the day's counts.
+    A repo whose step raises is recorded (last_error, attention) and the sweep goes on."""
     now = now or datetime.now(UTC)
     steps = Steps(forge, migration, ledger, log=lambda _: None)
     result = SweepResult(migration.id)
     for state in ledger.states(migration.id):
         if state.pr_number is None:
             continue
-        pull = forge.pull_request(state.repo, state.branch or migration.pull_request.branch)
-        if pull is None:
-            continue
-        result.refreshed += 1
-        if (pull.state, pull.ci, pull.review) != (
-            state.pr_state,
-            state.ci_state,
-            state.review_state,
-        ):
-            steps.record_pull(state.repo, pull, f"pr-{pull.state}", branch=state.branch or None)
-        if pull.state == "open" and _nudge(forge, migration, ledger, state, pull, settings, now):
-            result.nudged.append(state.repo)
-        elif pull.state == "merged":
-            _verify(forge, migration, ledger, state, settings, lineage, now, result)
-        elif pull.state == "closed":
-            result.attention.append(state.repo)
+        try:
+            _sweep_repo(forge, migration, ledger, steps, state, settings, lineage, now, result)
+        except Exception as err:  # one repo's failure never stops the sweep for the others
+            problem = f"sweep: {type(err).__name__}: {err}"[:2000]
+            result.failed.append(state.repo)
+            ledger.record(
+                migration.id,
+                state.repo,
+                state.status,  # what the repo is has not changed; the sweep could not look
+                {"step": "sweep", "error": repr(err)[:2000]},
+                last_error=problem,
+                attention=problem[:200],
+            )
     states = ledger.states(migration.id)
     result.counts = counts_of(states)
     ledger.write_snapshot(migration.id, now.date(), result.counts)
     return result
+
+
+def _sweep_repo(forge, migration, ledger, steps, state, settings, lineage, now, result) -> None:
+    """Refresh one repo's PR; nudge it when idle, verify it when merged."""
+    pull = forge.pull_request(state.repo, state.branch or migration.pull_request.branch)
+    if pull is None:
+        return
+    result.refreshed += 1
+    if (pull.state, pull.ci, pull.review) != (state.pr_state, state.ci_state, state.review_state):
+        steps.record_pull(state.repo, pull, f"pr-{pull.state}", branch=state.branch or None)
+    if pull.state == "open" and _nudge(forge, migration, ledger, state, pull, settings, now):
+        result.nudged.append(state.repo)
+    elif pull.state == "merged":
+        _verify(forge, migration, ledger, state, settings, lineage, now, result)
+    elif pull.state == "closed":
+        result.attention.append(state.repo)
 
 
 def _nudge(forge, migration, ledger, state: RepoState, pull, settings, now) -> bool:

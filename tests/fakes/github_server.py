@@ -460,15 +460,18 @@ class FakeGitHub(LoopbackServer):
         private: bool = False,
         archived: bool = False,
         author: str = "human",
+        modes: dict[str, str] | None = None,
     ) -> str:
-        """Create a repository with one commit of `files` on `default_branch`; its SHA."""
+        """Create a repository with one commit of `files` on `default_branch`; its SHA.
+        `modes` gives a path another git mode: "100755" (executable), "120000" (a symbolic
+        link whose content is its target)."""
         owner, name = full_name.split("/")
         with self._lock:
             now = self.now()
             repo = _Repo(owner, name, next(self._ids), default_branch, private, archived, now)
             self._repos[full_name.lower()] = repo
             flat = {
-                path: ("100644", self._store_blob(repo, text.encode()))
+                path: ((modes or {}).get(path, "100644"), self._store_blob(repo, text.encode()))
                 for path, text in files.items()
             }
             tree = self._store_flat(repo, flat)
@@ -502,6 +505,36 @@ class FakeGitHub(LoopbackServer):
             repo.refs[f"refs/heads/{branch}"] = sha
             repo.pushed_at = self.now()
             return sha
+
+    def amend(self, full_name: str, branch: str, files: dict[str, str], committer: str) -> str:
+        """`git commit --amend` by `committer`, then `git push -f`: the head commit's files
+        changed, its message (trailers included), parents and author kept, `committer` as
+        the committer. Returns the new head SHA."""
+        with self._lock:
+            repo = self._repo(full_name)
+            head = repo.commit(repo.branch_sha(branch) or "")
+            flat = self._flat(repo, head.tree)
+            for path, text in files.items():
+                mode = flat.get(path, ("100644", ""))[0]
+                flat[path] = (mode, self._store_blob(repo, text.encode()))
+            tree = self._store_flat(repo, flat)
+            who = self._signature(committer)[1]
+            sha = self._store_commit(
+                repo, tree, list(head.parents), head.message, head.author, who, head.login
+            )
+            repo.refs[f"refs/heads/{branch}"] = sha
+            repo.pushed_at = self.now()
+            return sha
+
+    def modes_at(self, full_name: str, ref: str) -> dict[str, str]:
+        """{path: git mode} of every non-tree entry at a branch, tag or commit SHA."""
+        with self._lock:
+            repo = self._repo(full_name)
+            sha = self._resolve_commit(repo, ref)
+            assert sha is not None, f"{full_name} has no ref {ref}"
+            return {
+                path: mode for path, (mode, _) in self._flat(repo, repo.commit(sha).tree).items()
+            }
 
     def delete_branch(self, full_name: str, branch: str) -> None:
         """A human deletes a branch (open pull requests from or into it are closed)."""
@@ -622,6 +655,11 @@ class FakeGitHub(LoopbackServer):
         with self._lock:
             repo = self._repo(full_name)
             self._close(repo, repo.pulls[number])
+
+    def remove_labels(self, full_name: str, number: int) -> None:
+        """A human removes every label from a pull request."""
+        with self._lock:
+            self._repo(full_name).pulls[number].labels.clear()
 
     def branches(self, full_name: str) -> dict[str, str]:
         """{branch: head SHA}."""

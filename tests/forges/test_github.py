@@ -3,9 +3,11 @@ API (its responses validated against GitHub's OpenAPI description)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
-from gaggle.forges.base import FileChange, Proposal
+from gaggle.forges.base import GAGGLE_EMAIL, FileChange, Proposal
 from gaggle.forges.github import GitHubForge
 from gaggle.forges.pacing import Limits, SqlPacer
 from github import Auth, GithubException
@@ -250,3 +252,196 @@ def test_a_github_app_installation_token_is_renewed_before_it_expires():
         assert server.tokens_issued == 2  # renewed before expiring
         for method, path, status, body in server.responses:
             validate_response(method, path, status, body)
+
+
+# --- issue 19: what gaggle wrote, unclear failures, limits through the shared budget ----
+
+
+def test_an_amended_human_commit_is_never_force_overwritten(server):
+    forge = _forge(server)
+    first = forge.propose(_proposal(forge))
+    # A person fixes the file on the PR branch, `git commit --amend` (the trailer and the
+    # author stay gaggle's), `git push -f`.
+    amended = server.amend(REPO, BRANCH, {"sql/a.sql": "-- fixed by alice\n"}, committer="alice")
+    assert "Gaggle-Migration: users_v2" in server.commit(REPO, BRANCH)["message"]
+    for recorded in (first.branch_sha, ""):  # with the ledger's record, and without it
+        outcome = forge.propose(_proposal(forge, "SELECT 3\n", recorded_head=recorded))
+        assert outcome.action == "human-commit"
+        assert server.branches(REPO)[BRANCH] == amended
+    assert server.files_at(REPO, BRANCH)["sql/a.sql"] == "-- fixed by alice\n"
+    comments = server.comments(REPO, first.pull_request.number)
+    assert len(comments) == 1 and amended[:12] in comments[0]["body"]
+
+
+def test_gaggles_own_head_is_moved_whether_or_not_the_ledger_recorded_it(server):
+    forge = _forge(server)
+    first = forge.propose(_proposal(forge))
+    recorded = forge.propose(_proposal(forge, "SELECT 2\n", recorded_head=first.branch_sha))
+    assert recorded.action == "updated"
+    # A crash after the write, before the ledger recorded it: gaggle's identity and trailer.
+    unrecorded = forge.propose(_proposal(forge, "SELECT 5\n", recorded_head=first.branch_sha))
+    assert unrecorded.action == "updated"
+    commit = server.commit(REPO, BRANCH)
+    assert commit["author"]["email"] == commit["committer"]["email"] == GAGGLE_EMAIL
+
+
+UNCLEAR = ["after-500", "timeout", "disconnect"]
+
+
+@pytest.mark.parametrize("mode", UNCLEAR)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", r"/git/refs$"), ("POST", r"/issues/\d+/labels$"), ("POST", r"/pulls$")],
+)
+def test_an_unclear_write_is_looked_at_not_re_sent(method, path, mode):
+    with FakeGitHub(fault_delay_s=2.0) as server:
+        server.add_repo(REPO, BEFORE)
+        forge = _forge(server, timeout=1)
+        server.fail_next(method, path, mode)
+        outcome = forge.propose(_proposal(forge))  # converges in the same call
+        assert outcome.action == "created"
+        sent = [c for c in server.calls if c[0] == method and re.search(path, c[1])]
+        assert len(sent) == 1  # it had landed: looked at, never sent twice
+        [pull] = server.pulls(REPO)
+        assert [lb["name"] for lb in pull["labels"]] == ["dataset-migration"]
+        assert server.files_at(REPO, BRANCH)["sql/a.sql"] == AFTER
+
+
+@pytest.mark.parametrize("mode", UNCLEAR)
+def test_an_unclear_ref_update_is_looked_at_not_re_sent(mode):
+    with FakeGitHub(fault_delay_s=2.0) as server:
+        server.add_repo(REPO, BEFORE)
+        forge = _forge(server, timeout=1)
+        forge.propose(_proposal(forge))
+        server.fail_next("PATCH", r"/git/refs/", mode)
+        assert forge.propose(_proposal(forge, "SELECT 2\n")).action == "updated"
+        assert sum(1 for c in server.calls if c[0] == "PATCH") == 1
+        assert server.files_at(REPO, BRANCH)["sql/a.sql"] == "SELECT 2\n"
+
+
+@pytest.mark.parametrize("mode", UNCLEAR)
+def test_an_unclear_comment_is_posted_once(mode):
+    with FakeGitHub(fault_delay_s=2.0) as server:
+        server.add_repo(REPO, BEFORE)
+        forge = _forge(server, timeout=1)
+        pr = forge.propose(_proposal(forge)).pull_request
+        server.push(REPO, BRANCH, {"sql/a.sql": "-- reviewer fix\n"}, author="human")
+        server.fail_next("POST", r"/issues/\d+/comments$", mode)
+        assert forge.propose(_proposal(forge, "SELECT 3\n")).action == "human-commit"
+        assert forge.propose(_proposal(forge, "SELECT 3\n")).action == "human-commit"
+        assert len(server.comments(REPO, pr.number)) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", r"/issues/\d+/labels$"), ("POST", r"/issues/\d+/comments$")]
+)
+def test_a_write_github_did_not_do_is_sent_again_after_looking(method, path):
+    with FakeGitHub() as server:
+        server.add_repo(REPO, BEFORE)
+        forge = _forge(server)
+        pr = forge.propose(_proposal(forge)).pull_request
+        server.fail_next(method, path, "502")
+        before = len(server.calls)
+        if "labels" in path:
+            server.remove_labels(REPO, pr.number)
+            forge.propose(_proposal(forge))
+            [pull] = server.pulls(REPO)
+            assert [lb["name"] for lb in pull["labels"]] == ["dataset-migration"]
+        else:
+            assert forge.comment(REPO, pr.number, "hello", marker="m") is True
+            assert len(server.comments(REPO, pr.number)) == 1
+        sent = [c for c in server.calls[before:] if c[0] == method and re.search(path, c[1])]
+        assert len(sent) == 2
+
+
+def test_a_limit_answer_pauses_every_forge_sharing_the_ledger(tmp_path):
+    """Two workers, one ledger: a secondary-limit answer to one pauses the other's writes,
+    and every write sent, re-sends included, took a slot of the shared budget."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with FakeGitHub(secondary_retry_after_s=1) as server:
+        for name in ("acme/one", "acme/two"):
+            server.add_repo(name, BEFORE)
+        second_writes: list[float] = []
+
+        def pacer(sleep) -> SqlPacer:
+            return SqlPacer(engine, limits=Limits(per_minute=1000, per_hour=10_000),
+                            clock=server.now, sleep=sleep)  # fmt: skip
+
+        second = _forge(server, pacer(server.advance))
+        second_proposal = _proposal_for(second, "acme/two")
+        taken = second.pacer.acquire
+
+        def second_acquire() -> None:
+            taken()
+            second_writes.append(server.now())
+
+        second.pacer.acquire = second_acquire
+
+        def first_sleeps(seconds: float) -> None:
+            if first.limit_answers and not second_writes:  # the second writes meanwhile
+                second.propose(second_proposal)
+            server.advance(seconds)
+
+        first = _forge(server, pacer(first_sleeps))
+        first_proposal = _proposal_for(first, "acme/one")
+        server.fail_next("POST", r"/pulls$", "secondary")
+        hit_at = server.now()
+        assert first.propose(first_proposal).action == "created"
+        paused_until = first.pacer.paused_until()
+        assert paused_until >= hit_at + 1 and second.pacer.paused_until() == paused_until
+        assert second_writes and min(second_writes) >= paused_until
+        assert first.limit_answers == 1 and server.secondary_limit_hits == 1
+        with engine.connect() as conn:
+            slots = conn.execute(sa.text("SELECT count(*) FROM gaggle_write_log")).scalar()
+        assert slots == server.content_creating == 11  # 2 PRs x 5 writes + the re-sent POST
+        assert sum(len(server.pulls(n)) for n in ("acme/one", "acme/two")) == 2
+
+
+def test_a_limit_answer_to_a_read_pauses_the_shared_budget(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with FakeGitHub(secondary_retry_after_s=1) as server:
+        server.add_repo(REPO, BEFORE)
+        pacer = SqlPacer(engine, clock=server.now, sleep=server.advance)
+        forge = _forge(server, pacer)
+        server.fail_next("GET", r"/pulls$", "secondary")
+        hit_at = server.now()
+        assert forge.pull_request(REPO, BRANCH) is None
+        assert pacer.paused_until() >= hit_at + 1 and forge.limit_answers == 1
+
+
+def _proposal_for(forge: GitHubForge, repo: str) -> Proposal:
+    branch, sha = forge.default_branch(repo)
+    forge.read_files(repo, sha)
+    return Proposal(repo, "users_v2", BRANCH, "t", "b", (FileChange("sql/a.sql", AFTER),),
+                    ("dataset-migration",), base_branch=branch, base_sha=sha)  # fmt: skip
+
+
+# --- issue 18 item 10: symbolic links are not followed, file modes are kept ----------------
+
+
+def test_symlinks_are_skipped_and_each_files_mode_is_kept():
+    files = {
+        "sql/a.sql": "SELECT country FROM core.users_v1\n",
+        "bin/run.sql": "SELECT country FROM core.users_v1\n",
+        "sql/link.sql": "../../etc/passwd",
+    }
+    with FakeGitHub() as server:
+        server.add_repo(REPO, files, modes={"bin/run.sql": "100755", "sql/link.sql": "120000"})
+        forge = _forge(server)
+        branch, sha = forge.default_branch(REPO)
+        read = forge.read_files(REPO, sha)
+        assert sorted(read) == ["bin/run.sql", "sql/a.sql"]  # the link is not read as a file
+        changes = (FileChange("sql/a.sql", AFTER), FileChange("bin/run.sql", AFTER))
+        for fresh in (False, True):  # modes from the forge's read, or a forge that read nothing
+            if fresh:
+                forge = _forge(server)
+            proposal = Proposal(REPO, "users_v2", f"{BRANCH}-{fresh}", "t", "b", changes,
+                                base_branch=branch, base_sha=sha)  # fmt: skip
+            forge.propose(proposal)
+            modes = server.modes_at(REPO, proposal.branch)
+            assert modes == {"sql/a.sql": "100644", "bin/run.sql": "100755",
+                             "sql/link.sql": "120000"}  # fmt: skip
+        with pytest.raises(ValueError, match="symbolic link"):
+            forge.propose(Proposal(REPO, "users_v2", "x", "t", "b",
+                                   (FileChange("sql/link.sql", "x"),), base_branch=branch,
+                                   base_sha=sha))  # fmt: skip

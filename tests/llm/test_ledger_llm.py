@@ -10,7 +10,7 @@ from gaggle.ledger import STEPS, Ledger
 
 def test_schema_step_3_adds_the_llm_tables(tmp_path: Path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    assert ledger.migrate() == len(STEPS) == 3
+    assert ledger.migrate() == len(STEPS) >= 3  # step 3 holds the LLM tables
     assert ledger.llm_spent("m", "r") == (0.0, 0)
     assert ledger.llm_cached("nope") is None
 

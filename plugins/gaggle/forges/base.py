@@ -1,18 +1,24 @@
 """The protocol every code host implements, and the rules they all follow.
 
 Every side effect is an `ensure`: find first, create only if absent, never overwrite
-a human's work. gaggle owns exactly one branch per (migration, repo); its commits
-carry a `Gaggle-Migration:` trailer, which is how a re-run tells its own last
-commit from a human's. A forge never pushes to the default branch and never merges.
+a human's work. gaggle owns exactly one branch per (migration, repo). A branch head is
+gaggle's only when gaggle wrote it: its SHA is the one the ledger recorded, or (a write
+the ledger missed, e.g. a crash just after it) gaggle is both its author and its
+committer and it carries the `Gaggle-Migration:` trailer. A message alone proves
+nothing: `git commit --amend` keeps the trailer and the author, but makes the person
+the committer. A forge never pushes to the default branch and never merges.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 TRAILER = "Gaggle-Migration"
+GAGGLE_NAME = "gaggle"  # the author and committer of every commit gaggle writes
+GAGGLE_EMAIL = "gaggle@users.noreply.github.com"
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
@@ -49,6 +55,10 @@ class Proposal:
     base_branch: str = ""  # known from reading the repo: saves a call when set
     base_sha: str = ""
     base_tree: str = ""
+    recorded_head: str = ""  # the branch head gaggle last wrote, as the ledger recorded it
+    modes: tuple[tuple[str, str], ...] = ()  # (path, git file mode) at the base, when known
+    # Asked only when this call would open a new PR (e.g. the run's max_prs); False: capped.
+    admit_new: Callable[[], bool] | None = field(default=None, compare=False)
 
     def commit_message(self) -> str:
         return f"{self.title}\n\n{TRAILER}: {self.migration_id}\n"
@@ -71,7 +81,7 @@ class PullRequest:
 class ProposalOutcome:
     """What a propose() call did, and what it cost."""
 
-    action: str  # created, updated, unchanged, human-commit, closed-by-human
+    action: str  # created, updated, unchanged, human-commit, closed-by-human, merged, capped
     pull_request: PullRequest | None = None
     branch_sha: str = ""
     calls: int = 0
@@ -88,6 +98,10 @@ class Forge(Protocol):
     def read_files(self, repo: str, ref: str) -> RepoFiles:
         """Every text file of the repo at a ref (path -> content), and what it could not read."""
 
+    def tree_info(self, repo: str, ref: str) -> dict:
+        """What the last `read_files` at the ref learned that a later commit needs (e.g.
+        the tree SHA and each file's mode), kept with the snapshot; {} when nothing."""
+
     def propose(self, proposal: Proposal) -> ProposalOutcome:
         """Make the branch and the PR what the proposal says, safely and idempotently."""
 
@@ -102,7 +116,19 @@ class Forge(Protocol):
 
 
 def is_gaggle_commit(message: str, migration_id: str) -> bool:
+    """The trailer: necessary for gaggle's commit, never sufficient (see `is_gaggle_head`)."""
     return f"{TRAILER}: {migration_id}" in message
+
+
+def is_gaggle_head(sha: str, message: str, author: str, committer: str, proposal: Proposal) -> bool:
+    """Whether gaggle wrote the branch head: the SHA it recorded, or its own identity as
+    author and committer (emails) plus the trailer. An amended or rebased commit has a
+    new SHA and the person as committer: it is a human's."""
+    if proposal.recorded_head and sha == proposal.recorded_head:
+        return True
+    return author.lower() == committer.lower() == GAGGLE_EMAIL and is_gaggle_commit(
+        message, proposal.migration_id
+    )
 
 
 def codeowners_for(codeowners: str, paths: list[str]) -> list[str]:

@@ -1,10 +1,17 @@
 """GitHub (github.com or Enterprise) through PyGithub, idempotent and paced.
 
-Reads and writes use two clients. Reads retry like PyGithub does by default. Writes
-retry only on rate-limit answers (403/429), which GitHub did not act on; a write that
-failed with a 5xx or a timeout may have been done, so it is never re-sent blindly:
-the next step finds the branch or PR by its name first (a re-sent POST would
-otherwise meet "A pull request already exists", or post a comment twice).
+Reads and writes use two clients; neither waits out a rate limit on its own. Reads
+retry at the transport level on 5xx and broken connections (a GET is safe to repeat).
+Writes are never re-sent by the transport: a POST/PATCH/PUT/DELETE that failed with a
+5xx, a timeout or a dropped connection may have been done, so the forge first looks
+whether it took effect (the ref, the PR, the comment's marker, the labels) and sends
+it again only when it did not. Trees and commits are content-addressed: sending one
+again makes no duplicate anyone sees.
+
+Every write, a re-send included, first takes a slot from the shared write budget
+(`SqlPacer`, kept in the ledger's database), and every rate-limit answer, to a read or
+a write, pauses that budget for every worker for as long as GitHub says, then the
+request is sent again (a 403/429 limit answer means GitHub did not act on it).
 
 A new PR costs 7 REST calls, 5 of them writes (tree, commit, ref, PR, labels; 4
 without labels), counted in `ProposalOutcome.calls` and `.writes`.
@@ -21,21 +28,25 @@ import base64
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
+import requests
+from github import Auth, Github, GithubException, InputGitAuthor, InputGitTreeElement
 from github.GitCommit import GitCommit
 from github.GitTree import GitTree
 from urllib3.util.retry import Retry
 
+from gaggle.errors import GaggleError
 from gaggle.forges.base import (
     CODEOWNERS_PATHS,
+    GAGGLE_EMAIL,
+    GAGGLE_NAME,
     Proposal,
     ProposalOutcome,
     PullRequest,
     RepoFiles,
-    is_gaggle_commit,
+    is_gaggle_head,
 )
 from gaggle.forges.pacing import SqlPacer, code_search_pacer
 
@@ -44,6 +55,10 @@ SEARCH_CAP = 1000  # GitHub returns at most this many results of one code search
 SEARCH_PER_PAGE = 100
 SEARCH_ATTEMPTS = 6  # rate-limit answers waited out before giving up on one page
 TEXT_SUFFIXES = (".sql", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc")
+SYMLINK_MODE = "120000"
+IDENTITY = InputGitAuthor(GAGGLE_NAME, GAGGLE_EMAIL)  # author and committer of gaggle's commits
+LIMIT_ATTEMPTS = 8  # rate-limit answers waited out for one request before giving up
+WRITE_ATTEMPTS = 3  # sends of one write after unclear failures (each looked at first)
 
 
 class GitHubForge:
@@ -58,6 +73,7 @@ class GitHubForge:
         rollout: SqlPacer | None = None,
         seconds_between_requests: float = 0.25,
         search_pacer: SqlPacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         common: dict[str, Any] = {
             "auth": auth,
@@ -67,13 +83,18 @@ class GitHubForge:
             "seconds_between_writes": 0,  # the shared pacer spaces writes across workers
             "lazy": True,  # objects by name cost no request until an attribute is read
         }
-        self.reads = Github(**common)
-        self.writes = Github(**common, retry=GithubRetry(status_forcelist=[403, 429]))
+        # Rate limits are ours (the shared budget), never the client's: neither client
+        # retries a 403/429. Reads repeat a GET after a 5xx or a broken connection.
+        self.reads = Github(**common, retry=_read_retry())
+        self.writes = Github(**common, retry=0)  # a write is never re-sent by the transport
         self.pacer = pacer
         self.rollout = rollout  # at most N new PRs an hour, across the whole campaign
+        self.sleep = sleep  # waits out a limit when there is no shared budget
         self.calls = 0
         self.write_calls = 0
+        self.limit_answers = 0  # 403/429 rate-limit answers seen (each paused the budget)
         self.trees: dict[tuple[str, str], str] = {}  # (repo, commit sha) -> tree sha read
+        self.modes: dict[tuple[str, str], dict[str, str]] = {}  # (repo, sha) -> {path: mode}
         # Code search: its own budget; the client retries only 5xx, rate limits are ours.
         self.search = Github(
             **{**common, "seconds_between_requests": 0},
@@ -91,20 +112,24 @@ class GitHubForge:
     # ------------------------------------------------------------ reading
 
     def default_branch(self, repo: str) -> tuple[str, str]:
-        handle = self._read(lambda: self.reads.get_repo(repo))
-        branch = self._read(lambda: handle.get_branch(handle.default_branch))
-        return handle.default_branch, branch.commit.sha
+        handle = self.reads.get_repo(repo)
+        name = self._read(lambda: handle.default_branch)  # lazy: this is the GET
+        branch = self._read(lambda: handle.get_branch(name))
+        return name, branch.commit.sha
 
     def read_files(self, repo: str, ref: str) -> RepoFiles:
+        """Text files at the ref. Symbolic links (mode 120000) are not followed: their
+        content is a path, not a file of the repo. Each file's mode is kept for commits."""
         handle = self.reads.get_repo(repo)
         tree = self._read(lambda: handle.get_git_tree(ref, recursive=True))
         self.trees[(repo, ref)] = tree.sha
+        self.modes[(repo, ref)] = {e.path: e.mode for e in tree.tree if e.type == "blob"}
         files = RepoFiles()
         if tree.truncated:
             files.unreadable["*"] = "GitHub truncated the tree listing: files past it were not read"
         for element in tree.tree:
             wanted = element.path.endswith(TEXT_SUFFIXES) or element.path in CODEOWNERS_PATHS
-            if element.type != "blob" or not wanted:
+            if element.type != "blob" or element.mode == SYMLINK_MODE or not wanted:
                 continue
             if (element.size or 0) > 1_000_000:
                 files.unreadable[element.path] = "larger than 1 MB"
@@ -115,6 +140,12 @@ class GitHubForge:
             except UnicodeDecodeError:
                 files.unreadable[element.path] = "not UTF-8 text"
         return files
+
+    def tree_info(self, repo: str, ref: str) -> dict:
+        """The tree SHA and file modes read at the ref: a later task's commit needs no read."""
+        if (repo, ref) not in self.trees:
+            return {}
+        return {"tree": self.trees[(repo, ref)], "modes": dict(self.modes[(repo, ref)])}
 
     def pull_request(self, repo: str, branch: str) -> PullRequest | None:
         handle = self.reads.get_repo(repo)
@@ -216,47 +247,73 @@ class GitHubForge:
             return ProposalOutcome("merged", self._describe(reader, existing))
         if existing is not None and existing.state == "closed" and not proposal.reopen_closed:
             return ProposalOutcome("closed-by-human", self._describe(reader, existing))
+        if existing is None and proposal.admit_new is not None and not proposal.admit_new():
+            return ProposalOutcome("capped", None, notes=["no new PR allowed in this run"])
         ref = self._branch_ref(reader, proposal.branch)
         if existing is None and ref is None and self.rollout is not None:
             wait = self.rollout.try_acquire()
             if wait > 0:
                 note = f"rollout window full: the next new PR may open in {wait:.0f} s"
                 return ProposalOutcome("deferred", None, notes=[note])
-        base_sha, base_tree = self._base(reader, proposal)
         if proposal.branch == self._default_branch_name(reader, proposal):
             raise GithubException(422, {"message": "refusing to write the default branch"}, None)
         if ref is not None:
             head = self._read(lambda: reader.get_git_commit(ref.object.sha))
-            if not is_gaggle_commit(head.message, proposal.migration_id):
+            if not is_gaggle_head(
+                head.sha, head.message, head.author.email, head.committer.email, proposal
+            ):
                 return self._human_commit(writer, proposal, existing, head.sha)
             if self._same_content(reader, head.tree.sha, proposal):
-                pr = self._ensure_pr(reader, writer, proposal, existing)
-                return ProposalOutcome("unchanged", self._describe(reader, pr), head.sha)
-        sha = self._commit(writer, proposal, base_sha, base_tree)
+                pr, opened = self._ensure_pr(reader, writer, proposal, existing)
+                action = "created" if opened else "unchanged"
+                return ProposalOutcome(action, self._describe(reader, pr), head.sha)
+        base_sha, base_tree = self._base(reader, proposal)
+        sha = self._commit(reader, writer, proposal, base_sha, base_tree)
         if ref is None:
-            self._write(lambda: writer.create_git_ref(f"refs/heads/{proposal.branch}", sha))
+            self._create_ref(reader, writer, proposal.branch, sha)
         else:
-            self._write(lambda: ref.edit(sha, force=True))  # replaces only gaggle's own commit
-        pr = self._ensure_pr(reader, writer, proposal, existing)
-        action = "updated" if ref is not None and existing is not None else "created"
+            self._move_ref(reader, ref, sha)  # only ever gaggle's own head (checked above)
+        pr, opened = self._ensure_pr(reader, writer, proposal, existing)
+        action = "created" if opened or ref is None else "updated"
         return ProposalOutcome(action, self._describe(reader, pr), sha)
 
     def _base(self, reader, proposal: Proposal) -> tuple[str, str]:
         tree = proposal.base_tree or self.trees.get((proposal.repo, proposal.base_sha), "")
         if proposal.base_sha and tree:
             return proposal.base_sha, tree
-        _, sha = self.default_branch(proposal.repo)
+        sha = proposal.base_sha or self.default_branch(proposal.repo)[1]
         commit = self._read(lambda: reader.get_git_commit(sha))
         return sha, commit.tree.sha
 
     def _default_branch_name(self, reader, proposal: Proposal) -> str:
         return proposal.base_branch or self._read(lambda: reader.default_branch)
 
-    def _commit(self, writer, proposal: Proposal, base_sha: str, base_tree: str) -> str:
+    def _modes(self, reader, proposal: Proposal, base_sha: str) -> dict[str, str]:
+        """Each file's mode at the base: an executable stays executable. Known from the
+        snapshot or this forge's read; else one read of the base tree."""
+        modes = dict(proposal.modes) or self.modes.get((proposal.repo, base_sha))
+        if modes is None:
+            tree = self._read(lambda: reader.get_git_tree(base_sha, recursive=True))
+            modes = {e.path: e.mode for e in tree.tree if e.type == "blob"}
+            self.modes[(proposal.repo, base_sha)] = modes
+        return modes
+
+    def _commit(self, reader, writer, proposal: Proposal, base_sha: str, base_tree: str) -> str:
+        modes = self._modes(reader, proposal, base_sha)
+        for change in proposal.changes:
+            if modes.get(change.path) == SYMLINK_MODE:
+                raise ValueError(
+                    f"{proposal.repo}: {change.path} is a symbolic link at {base_sha[:12]}; "
+                    "gaggle does not edit links (edit the file it points to)"
+                )
         elements = [
-            InputGitTreeElement(change.path, "100644", "blob", content=change.content)
+            InputGitTreeElement(
+                change.path, modes.get(change.path, "100644"), "blob", content=change.content
+            )
             if change.content is not None
-            else InputGitTreeElement(change.path, "100644", "blob", sha=None)
+            else InputGitTreeElement(
+                change.path, modes.get(change.path, "100644"), "blob", sha=None
+            )
             for change in proposal.changes
         ]
         # References by sha, without a GET each: the API only needs the sha in the request.
@@ -264,35 +321,46 @@ class GitHubForge:
         parent = GitCommit(writer.requester, {}, {"sha": base_sha}, completed=True)
         tree = self._write(lambda: writer.create_git_tree(elements, base_tree=base))
         commit = self._write(
-            lambda: writer.create_git_commit(proposal.commit_message(), tree, [parent])
+            lambda: writer.create_git_commit(
+                proposal.commit_message(), tree, [parent], author=IDENTITY, committer=IDENTITY
+            )
         )
         return commit.sha
 
+    def _create_ref(self, reader, writer, branch: str, sha: str) -> None:
+        """Create the branch; after an unclear failure, or "Reference already exists" from
+        a create that did land, the branch is looked at: pointing at our commit is done."""
+
+        def landed():
+            ref = self._branch_ref(reader, branch)
+            return ref if ref is not None and ref.object.sha == sha else None
+
+        try:
+            self._write(lambda: writer.create_git_ref(f"refs/heads/{branch}", sha), look=landed)
+        except GithubException as err:
+            if err.status != 422 or "already exists" not in str(err.data) or landed() is None:
+                raise
+
+    def _move_ref(self, reader, ref, sha: str) -> None:
+        def landed():
+            now = self._branch_ref(reader, ref.ref.removeprefix("refs/heads/"))
+            return now if now is not None and now.object.sha == sha else None
+
+        self._write(lambda: ref.edit(sha, force=True), look=landed)
+
     def _ensure_pr(self, reader, writer, proposal: Proposal, existing):
+        """(the PR, whether this call opened it); labels and reviewers on a new PR."""
+        opened = existing is None
         if existing is None:
-            try:
-                existing = self._write(
-                    lambda: writer.create_pull(
-                        base=proposal.base_branch or reader.default_branch,
-                        head=proposal.branch,
-                        title=proposal.title,
-                        body=proposal.body,
-                        draft=proposal.draft,
-                    )
-                )
-            except GithubException as err:
-                if err.status != 422 or "already exists" not in str(err.data):
-                    raise
-                existing = self._find_pr(reader, proposal.repo, proposal.branch)
-            if proposal.labels:
-                self._write(lambda: existing.add_to_labels(*proposal.labels))
+            existing = self._open_pr(reader, writer, proposal)
             if proposal.reviewers:
                 self._request_reviewers(existing, proposal.reviewers)
-            return existing
         present = {label.name for label in existing.labels}
         missing = [label for label in proposal.labels if label not in present]
-        if missing:  # a label call that failed on an earlier run
-            self._write(lambda: existing.add_to_labels(*missing))
+        if missing:  # a new PR, or a label call that failed on an earlier run
+            self._add_labels(reader, existing, missing)
+        if opened:
+            return existing, True
         changes = {}
         if existing.title != proposal.title:
             changes["title"] = proposal.title
@@ -302,11 +370,44 @@ class GitHubForge:
             changes["state"] = "open"  # only reached when the run asked to reopen
         if changes:
             self._write(lambda: existing.edit(**changes))
-        return existing
+        return existing, False
+
+    def _open_pr(self, reader, writer, proposal: Proposal):
+        def landed():
+            return self._find_pr(reader, proposal.repo, proposal.branch)
+
+        try:
+            return self._write(
+                lambda: writer.create_pull(
+                    base=proposal.base_branch or reader.default_branch,
+                    head=proposal.branch,
+                    title=proposal.title,
+                    body=proposal.body,
+                    draft=proposal.draft,
+                ),
+                look=landed,
+            )
+        except GithubException as err:
+            if err.status != 422 or "already exists" not in str(err.data):
+                raise
+            found = landed()
+            if found is None:
+                raise
+            return found
+
+    def _add_labels(self, reader, pr, labels: list[str]) -> None:
+        issue = reader.get_issue(pr.number)
+
+        def landed():
+            present = {label.name for label in self._read(lambda: list(issue.get_labels()))}
+            return True if set(labels) <= present else None
+
+        self._write(lambda: pr.add_to_labels(*labels), look=landed)
 
     def _request_reviewers(self, pr, owners: tuple[str, ...]) -> None:
         users = [o.lstrip("@") for o in owners if "/" not in o]
         teams = [o.split("/", 1)[1] for o in owners if "/" in o]
+        # Requesting the same reviewers again changes nothing: no look needed.
         self._write(lambda: pr.create_review_request(reviewers=users, team_reviewers=teams))
 
     def _human_commit(self, writer, proposal: Proposal, existing, head_sha: str) -> ProposalOutcome:
@@ -328,11 +429,15 @@ class GitHubForge:
     def comment(self, repo: str, number: int, body: str, marker: str) -> bool:
         tag = f"<!-- gaggle:{marker} -->"
         issue = self.reads.get_repo(repo).get_issue(number)
-        comments = self._read(lambda: list(issue.get_comments()))
-        if any(tag in (c.body or "") for c in comments):
+
+        def posted():
+            comments = self._read(lambda: list(issue.get_comments()))
+            return True if any(tag in (c.body or "") for c in comments) else None
+
+        if posted():
             return False
         writer = self.writes.get_repo(repo).get_issue(number)
-        self._write(lambda: writer.create_comment(f"{body}\n\n{tag}"))
+        self._write(lambda: writer.create_comment(f"{body}\n\n{tag}"), look=posted)
         return True
 
     def close(self, repo: str, number: int, comment: str) -> None:
@@ -340,6 +445,7 @@ class GitHubForge:
         if pr.state != "open":
             return
         self.comment(repo, number, comment, marker="closed")
+        # Closing a closed PR changes nothing: sending it again is safe.
         self._write(lambda: pr.edit(state="closed"))
 
     # ------------------------------------------------------------ helpers
@@ -411,20 +517,78 @@ class GitHubForge:
         return "review_required" if pr.state == "open" else "none"
 
     def _read(self, call: Callable[[], Any]) -> Any:
-        self.calls += 1
-        return call()
+        """One read; a rate-limit answer pauses every worker's budget, then it is sent again."""
+        for _ in range(LIMIT_ATTEMPTS):
+            self._wait_for_budget()
+            self.calls += 1
+            try:
+                return call()
+            except GithubException as err:
+                wait = _rate_limit_wait(err)
+                if wait is None:
+                    raise
+                self._limited(wait)
+        raise GithubException(
+            403, {"message": f"still rate limited after {LIMIT_ATTEMPTS} tries"}, None
+        )
 
-    def _write(self, call: Callable[[], Any]) -> Any:
+    def _write(self, send: Callable[[], Any], look: Callable[[], Any] | None = None) -> Any:
+        """One write, sent only with a slot from the shared budget.
+
+        A rate-limit answer (GitHub did nothing) pauses every worker, then the write is
+        sent again. A 5xx, a timeout or a dropped connection is unclear: the write may
+        have been done. Then `look` checks whether it was (its answer, when not None, is
+        the result) and the write is sent again only when it was not."""
+        unclear: Exception | None = None
+        attempts = 0
+        while attempts < WRITE_ATTEMPTS:
+            if self.pacer is not None:
+                self.pacer.acquire()
+            self.calls += 1
+            self.write_calls += 1
+            try:
+                return send()
+            except GithubException as err:
+                wait = _rate_limit_wait(err)
+                if wait is not None:
+                    self._limited(wait)
+                    continue  # not acted on: not an attempt
+                if err.status < 500:
+                    raise
+                unclear = err
+            except (requests.exceptions.RequestException, OSError) as err:
+                unclear = err
+            attempts += 1
+            if look is not None:
+                found = look()
+                if found is not None:
+                    return found
+        assert unclear is not None
+        raise unclear
+
+    def _wait_for_budget(self) -> None:
         if self.pacer is not None:
-            self.pacer.acquire()
-        self.calls += 1
-        self.write_calls += 1
-        try:
-            return call()
-        except GithubException as err:
-            if self.pacer is not None and err.status in (403, 429) and _secondary(err):
-                self.pacer.pause(_retry_after(err))
-            raise
+            self.pacer.wait_unpaused()
+
+    def _limited(self, wait: float) -> None:
+        """A rate-limit answer: the shared budget pauses every worker (or, alone, we wait)."""
+        self.limit_answers += 1
+        if self.pacer is not None:
+            self.pacer.pause(wait)
+        else:
+            self.sleep(wait)
+
+
+def _read_retry() -> Retry:
+    """GETs only, on 5xx and broken connections; never a 403/429 (the budget's job)."""
+    return Retry(
+        total=3,
+        status_forcelist=[500, 502, 503, 504],
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        backoff_factor=0.5,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
 
 
 def _blob_sha(content: str) -> str:
@@ -438,11 +602,6 @@ def _run_state(status: str, conclusion: str | None) -> str:
     if conclusion in ("success", "neutral", "skipped"):
         return "success"
     return "failure"
-
-
-def _secondary(err: GithubException) -> bool:
-    message = str(getattr(err, "data", "") or "").lower()
-    return "secondary rate limit" in message or err.status == 429
 
 
 def _retry_after(err: GithubException) -> float:
@@ -496,13 +655,86 @@ def auth_from_settings(
     raise ValueError("no GitHub credentials: give a token, or an App id, key and installation")
 
 
-def forge_from_environment(environ: dict[str, str], **kwargs) -> GitHubForge:
-    """GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID) and
-    GITHUB_API_URL for Enterprise, as GitHub's own tooling names them."""
-    auth = auth_from_settings(
-        environ.get("GITHUB_TOKEN"),
-        environ.get("GITHUB_APP_ID"),
-        environ.get("GITHUB_APP_PRIVATE_KEY"),
-        environ.get("GITHUB_APP_INSTALLATION_ID"),
-    )
-    return GitHubForge(auth, environ.get("GITHUB_API_URL", DEFAULT_BASE_URL), **kwargs)
+CONNECTION_VARIABLE = "AIRFLOW_CONN_GITHUB_DEFAULT"  # the DAG's `github_default` connection
+
+
+class GitHubSettingsError(GaggleError, ValueError):
+    """The GitHub credentials or API URL given cannot be used."""
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The same settings the DAG uses, without Airflow: the `github_default` connection as
+    Airflow reads it from AIRFLOW_CONN_GITHUB_DEFAULT (JSON or URI; the token in
+    `password`, the API base URL in `host`, a GitHub App by the extras `app_id`,
+    `installation_id` and `private_key` or `key_path`); else GitHub's own variables
+    GITHUB_TOKEN (or GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, GITHUB_APP_INSTALLATION_ID)
+    and GITHUB_API_URL. Returns {token, app_id, private_key, installation_id, base_url}."""
+    raw = environ.get(CONNECTION_VARIABLE, "").strip()
+    if raw:
+        return _connection_settings(raw)
+    return {
+        "token": environ.get("GITHUB_TOKEN"),
+        "app_id": environ.get("GITHUB_APP_ID"),
+        "private_key": environ.get("GITHUB_APP_PRIVATE_KEY"),
+        "installation_id": environ.get("GITHUB_APP_INSTALLATION_ID"),
+        "base_url": environ.get("GITHUB_API_URL") or DEFAULT_BASE_URL,
+    }
+
+
+def _connection_settings(raw: str) -> dict[str, Any]:
+    import json
+    import urllib.parse
+
+    if raw.startswith("{"):
+        try:
+            data = json.loads(raw)
+        except ValueError as err:
+            raise GitHubSettingsError(
+                f"{CONNECTION_VARIABLE} is not valid JSON ({err}); give an Airflow connection "
+                'as JSON, e.g. {"conn_type": "github", "password": "<token>"}'
+            ) from None
+        extra = data.get("extra") or {}
+        if isinstance(extra, str):
+            extra = json.loads(extra or "{}")
+        token, host = data.get("password"), data.get("host")
+    else:
+        parts = urllib.parse.urlsplit(raw)
+        extra = dict(urllib.parse.parse_qsl(parts.query))
+        token = urllib.parse.unquote(parts.password or "") or None
+        host = urllib.parse.unquote(parts.hostname or "") or None
+        if host and parts.port:
+            host = f"{host}:{parts.port}"
+        if host and parts.path not in ("", "/"):
+            host += urllib.parse.unquote(parts.path)
+    key = extra.get("private_key")
+    if not key and extra.get("key_path"):
+        with open(extra["key_path"], encoding="utf-8") as handle:
+            key = handle.read()
+    base_url = host or DEFAULT_BASE_URL
+    if "://" not in base_url:
+        base_url = f"https://{base_url}"
+    return {
+        "token": token,
+        "app_id": extra.get("app_id"),
+        "private_key": key,
+        "installation_id": extra.get("installation_id"),
+        "base_url": base_url,
+    }
+
+
+def forge_from_environment(environ: Mapping[str, str], **kwargs) -> GitHubForge:
+    """A forge from `settings_from_environment` (the DAG's connection, else GITHUB_TOKEN...)."""
+    settings = settings_from_environment(environ)
+    try:
+        auth = auth_from_settings(
+            settings["token"],
+            settings["app_id"],
+            settings["private_key"],
+            settings["installation_id"],
+        )
+    except ValueError as err:
+        raise GitHubSettingsError(
+            f"{err}: set the `github_default` connection in {CONNECTION_VARIABLE} (as the DAG "
+            "reads it), or GITHUB_TOKEN and, for Enterprise, GITHUB_API_URL"
+        ) from None
+    return GitHubForge(auth, settings["base_url"], **kwargs)

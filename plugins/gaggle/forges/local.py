@@ -16,10 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gaggle.errors import GaggleError
-from gaggle.forges.base import Proposal, ProposalOutcome, PullRequest, RepoFiles, is_gaggle_commit
+from gaggle.forges.base import (
+    GAGGLE_EMAIL,
+    GAGGLE_NAME,
+    Proposal,
+    ProposalOutcome,
+    PullRequest,
+    RepoFiles,
+    is_gaggle_head,
+)
 
 RECORDS = "gaggle-prs.json"
-AUTHOR = {"GIT_AUTHOR_NAME": "gaggle", "GIT_AUTHOR_EMAIL": "gaggle@localhost"}
+AUTHOR = {"GIT_AUTHOR_NAME": GAGGLE_NAME, "GIT_AUTHOR_EMAIL": GAGGLE_EMAIL}
 # `language:` as file extensions, for the languages gaggle's consumers are written in.
 LANGUAGES = {
     "sql": (".sql",),
@@ -135,6 +143,10 @@ class LocalForge:
                 files.unreadable[name] = "not UTF-8 text"
         return files
 
+    def tree_info(self, repo: str, ref: str) -> dict:
+        """Nothing to keep: the local forge reads modes from git when it commits."""
+        return {}
+
     # ------------------------------------------------------------ code search
 
     def search_code(self, query: str) -> dict[str, set[str]]:
@@ -222,8 +234,14 @@ class LocalForge:
         if record and record["state"] == "closed" and not proposal.reopen_closed:
             return ProposalOutcome("closed-by-human", self._pull(proposal.repo, record))
         head = self._ref(path, proposal.branch)
-        if head and not is_gaggle_commit(self._message(path, head), proposal.migration_id):
-            return self._human_commit(proposal, record, head)
+        if record is None and proposal.admit_new is not None and not proposal.admit_new():
+            return ProposalOutcome("capped", None, notes=["no new PR allowed in this run"])
+        if head:
+            author, committer, message = self._git(
+                path, "log", "-1", "--format=%ae%n%ce%n%B", head
+            ).split("\n", 2)
+            if not is_gaggle_head(head, message, author, committer, proposal):
+                return self._human_commit(proposal, record, head)
         tree = self._tree(path, base_sha, proposal)
         if head and self._git(path, "rev-parse", f"{head}^{{tree}}").strip() == tree:
             action, sha = "unchanged", head
@@ -303,7 +321,7 @@ class LocalForge:
         return listing[0] if listing else "100644"
 
     def _commit(self, path: Path, tree: str, parent: str, message: str) -> str:
-        env = {**AUTHOR, "GIT_COMMITTER_NAME": "gaggle", "GIT_COMMITTER_EMAIL": "gaggle@localhost"}
+        env = {**AUTHOR, "GIT_COMMITTER_NAME": GAGGLE_NAME, "GIT_COMMITTER_EMAIL": GAGGLE_EMAIL}
         return self._run(
             path, ["git", "commit-tree", tree, "-p", parent], stdin=message.encode(), env=env
         ).strip()
@@ -384,9 +402,6 @@ class LocalForge:
             cwd=path, capture_output=True, text=True,
         )  # fmt: skip
         return result.stdout.strip() or None
-
-    def _message(self, path: Path, sha: str) -> str:
-        return self._git(path, "log", "-1", "--format=%B", sha)
 
     def _git(self, path: Path, *args: str, env: dict | None = None) -> str:
         return self._run(path, ["git", *args], env=env)

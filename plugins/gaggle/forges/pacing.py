@@ -3,8 +3,9 @@
 GitHub's secondary limits count per account across every client, so the budget lives
 in a database shared by every task, worker and machine (the ledger's: SQLite on one
 machine, Postgres when distributed), not in process memory. A write waits until the
-minute and hour budgets allow it and a minimum spacing has passed; a secondary-limit
-answer pauses every writer until it lifts.
+minute and hour budgets allow it and a minimum spacing has passed; any rate-limit
+answer (to a read or a write, of any worker) pauses every reader and writer until it
+lifts.
 
 The same machinery paces code search, which GitHub limits separately (10 requests a
 minute): `code_search_pacer` is a SqlPacer with its own scope and `CODE_SEARCH` limits.
@@ -102,6 +103,20 @@ class SqlPacer:
             wait = self._try_take()
             if wait != 0.001:  # 0.001: lost a race with another writer, look again
                 return wait
+
+    def wait_unpaused(self) -> None:
+        """Block while the budget is paused (a read takes no slot, but waits out a limit)."""
+        while True:
+            with self.engine.begin() as conn:
+                wait = self._paused_until(conn) - self.clock()
+            if wait <= 0:
+                return
+            self.sleep(wait)
+
+    def paused_until(self) -> float:
+        """When the last rate-limit pause lifts (clock seconds; 0.0: never paused)."""
+        with self.engine.begin() as conn:
+            return self._paused_until(conn)
 
     def pause(self, seconds: float) -> None:
         """A secondary-limit answer: every writer of this scope waits this long."""
