@@ -163,6 +163,7 @@ def test_golden_cases_cover_every_bullet() -> None:
         "04-row-access",
         "05-constants-across-files",
         "06-unplaced-gets-a-comment",
+        "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
     ]
 
 
