@@ -452,6 +452,25 @@ def test_spec_forms_are_renamed_in_place() -> None:
     assert [(f.line, f.reason) for f in result.flags] == [(4, FlagReason.UNRESOLVED_REFERENCE)]
 
 
+def test_a_path_naming_the_table_word_is_no_read() -> None:
+    text = 'val input = "gs://exports/users_v1/*.avro"\nval t = "core.users_v1 snapshot"\n'
+    result = rewrite_one(text)
+    assert [f.line for f in result.flags] == [2]  # dataset-qualified: flagged; a path: not
+
+
+def test_a_def_passed_by_name_is_followed() -> None:
+    text = (
+        "object J {\n"
+        '  def key(row: TableRow): String = row.getString("country") + row.getString("email")\n'
+        '  sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1")).map(key)\n'
+        "}\n"
+    )
+    result = rewrite_one(text)
+    assert 'row.getString("email_address")' in result.text
+    assert [f.line for f in result.flags] == [2]
+    assert "go to" not in result.text  # nothing left unfollowed
+
+
 def test_code_mentions_are_flagged_comments_are_not() -> None:
     text = "// users_v1 is going away\nval users_v1 = 1 /* users_v1 */\n"
     result = rewrite_one(text)

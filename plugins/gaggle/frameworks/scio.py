@@ -453,6 +453,13 @@ class ScioSession:
         self.engine = engine
         words = sorted(engine.tables.old_table_words)
         self.mentions = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.I)
+        # in a string that is neither a table name nor SQL, a mention counts only with its
+        # dataset (`core.users_v1`): a bare word such as `shakespeare` in a path is no read
+        qualified = [
+            rf"\b{re.escape(p.old.dataset)}\s*[.:]\s*{re.escape(p.old.table)}\b"
+            for p in engine.migration.tables
+        ]
+        self.qualified_mentions = re.compile("|".join(qualified), re.I)
         self.spec_tables: dict[str, TableName] = {}  # old or new table spec -> old table
         for pair in engine.migration.tables:
             for name in (pair.old, pair.new):
@@ -737,7 +744,7 @@ class _ScalaFile:
                 return
             if self.session.mentions.search(content):
                 self._sql(literal, content)
-        elif self.session.mentions.search(content):
+        elif self.session.qualified_mentions.search(content):
             preview = content if len(content) < 60 else content[:57] + "..."
             self._flag(
                 literal.start,
@@ -1247,6 +1254,11 @@ class _ScalaFile:
                 rows = _Rows("TableRow", rows.old, "row")  # the new table's fields, untyped
                 end = step.close + 1
                 continue
+            if reference is not None and self._follow_def(reference, rows):
+                if step.method not in KEEPS_ROWS:
+                    return None
+                end = step.close + 1
+                continue
             if reference is not None and step.method not in ("withName", "setCoder"):
                 self._flag(
                     step.open + 1,
@@ -1260,6 +1272,30 @@ class _ScalaFile:
                 return None
             end = step.close + 1
         return rows, end
+
+    def _follow_def(self, reference: str, rows: _Rows) -> bool:
+        """`.map(toKey)` or `.flatMap(Util.toKey)` where this file defines `def toKey(row: T)`
+        with one parameter: its body reads the rows. True when such a def was found."""
+        name = reference.rsplit(".", 1)[-1]
+        found = None
+        for start, end in self.scan.code_spans(len(self.text)):
+            found = found or re.compile(
+                rf"\bdef\s+{re.escape(name)}\s*\(\s*([A-Za-z_]\w*)\s*:\s*[\w.\[\]]+\s*\)"
+                r"[^=]*=\s*"
+            ).search(self.text, start, end)
+        if found is None:
+            return False
+        body = self.code.blank_end(found.end())
+        if self.text[body : body + 1] == "{":
+            close = self.code.matching(body) or len(self.text)
+        else:
+            close = self.text.find("\n", body)
+            close = len(self.text) if close == -1 else close
+        pattern = re.compile(rf"(?<![\w.$]){re.escape(found.group(1))}\s*\.\s*(?=[A-Za-z_])")
+        for use in pattern.finditer(self.text, body, close):
+            if self._in_code(use.end()):
+                self._field_access(use.end(), rows)
+        return True
 
     def _row_type(self, region: str) -> str | None:
         found = _ROW_TYPE_FROM.fullmatch(region)
