@@ -452,11 +452,15 @@ class ScioSession:
     def __init__(self, engine: SqlRewriter, files: list[RepoFile]) -> None:
         self.engine = engine
         words = sorted(engine.tables.old_table_words)
-        self.mentions = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.I)
+        # a date-sharded table (`events_*`) is mentioned by any of its shards' names
+        alternatives = [
+            re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words
+        ]
+        self.mentions = re.compile(r"\b(" + "|".join(alternatives) + r")(?!\w)", re.I)
         # in a string that is neither a table name nor SQL, a mention counts only with its
         # dataset (`core.users_v1`): a bare word such as `shakespeare` in a path is no read
         qualified = [
-            rf"\b{re.escape(p.old.dataset)}\s*[.:]\s*{re.escape(p.old.table)}\b"
+            rf"\b{re.escape(p.old.dataset)}\s*[.:]\s*{re.escape(p.old.table.rstrip('*'))}"
             for p in engine.migration.tables
         ]
         self.qualified_mentions = re.compile("|".join(qualified), re.I)
