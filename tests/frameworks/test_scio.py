@@ -67,9 +67,12 @@ def todo(message: str, indent: str = "") -> str:
     )
 
 
+_SCIO_SBT = '"com.spotify" %% "scio-core" % "0.14.6"\n'
+
+
 def rewrite_one(text: str) -> RewriteResult:
     file = scala_file(text)
-    build = RepoFile(Path("build.sbt"), "build.sbt", '"com.spotify" %% "scio-core" % "0.14.6"\n')
+    build = RepoFile(Path("build.sbt"), "build.sbt", _SCIO_SBT)
     session = ScioFramework().open(Path("."), ENGINE, [build, file])
     assert session is not None
     return session.rewrite(file)
@@ -163,6 +166,7 @@ def test_golden_cases_cover_every_bullet() -> None:
         "04-row-access",
         "05-constants-across-files",
         "06-unplaced-gets-a-comment",
+        "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
     ]
 
 
@@ -449,6 +453,62 @@ def test_spec_forms_are_renamed_in_place() -> None:
         'val c = s"core.users_v2"',
     ]
     assert [(f.line, f.reason) for f in result.flags] == [(4, FlagReason.UNRESOLVED_REFERENCE)]
+
+
+def test_a_path_naming_the_table_word_is_no_read() -> None:
+    text = 'val input = "gs://exports/users_v1/*.avro"\nval t = "core.users_v1 snapshot"\n'
+    result = rewrite_one(text)
+    assert [f.line for f in result.flags] == [2]  # dataset-qualified: flagged; a path: not
+
+
+def test_a_def_passed_by_name_is_followed() -> None:
+    text = (
+        "object J {\n"
+        '  def key(row: TableRow): String = row.getString("country") + row.getString("email")\n'
+        '  sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1")).map(key)\n'
+        "}\n"
+    )
+    result = rewrite_one(text)
+    assert 'row.getString("email_address")' in result.text
+    assert [f.line for f in result.flags] == [2]
+    assert "go to" not in result.text  # nothing left unfollowed
+
+
+def test_query_of_a_date_sharded_table_goes_through_the_engine(tmp_path: Path) -> None:
+    """`metrics_*`: the wildcard name is found in a query string, and the typed class built
+    from the query keeps its field names (the engine keeps the output names)."""
+    folder = tmp_path / "metrics_v2"
+    (folder / "schemas").mkdir(parents=True)
+    (folder / "migration.yaml").write_text(
+        "id: metrics_v2\ntitle: t\nguide_url: https://wiki.example.com/m\n"
+        "tables:\n  - old: acme-prod.d.metrics_*\n    new: acme-prod.d.metrics_v2_*\nmapping: mapping.csv\n"
+        "pull_request:\n  branch: b\n  title: t\n"
+    )
+    (folder / "mapping.csv").write_text(
+        "old_table,old_column,new_expression,action,note\n"
+        "acme-prod.d.metrics_*,uri,uri,map,\nacme-prod.d.metrics_*,spend,spend_usd,map,\n"
+    )
+    old = '[{"name": "uri", "type": "STRING"}, {"name": "spend", "type": "FLOAT"}]'
+    (folder / "schemas" / "acme-prod.d.metrics_*.json").write_text(old)
+    (folder / "schemas" / "acme-prod.d.metrics_v2_*.json").write_text(
+        old.replace("spend", "spend_usd")
+    )
+    engine = SqlRewriter(load_migration(folder))
+    text = (
+        "object J {\n"
+        '  @BigQueryType.fromQuery("SELECT uri, spend FROM `acme-prod.d.metrics_*` WHERE spend > 0")\n'
+        "  class Row\n"
+        "  def f(r: Row) = r.spend\n"
+        "}\n"
+    )
+    file = scala_file(text)
+    result = ScioFramework().open(Path("."), engine, [scala_file(_SCIO_SBT, "build.sbt"), file])
+    assert result is not None
+    rewritten = result.rewrite(file)
+    assert "SELECT uri, spend_usd AS spend FROM `acme-prod.d.metrics_v2_*` WHERE spend_usd > 0" in (
+        rewritten.text
+    )
+    assert "def f(r: Row) = r.spend\n" in rewritten.text and not rewritten.flags
 
 
 def test_code_mentions_are_flagged_comments_are_not() -> None:

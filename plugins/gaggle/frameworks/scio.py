@@ -422,11 +422,12 @@ _READ_CALL = re.compile(
 )
 _UNTYPED_READS = {"bigQueryTable", "readTable", "bigQueryStorage"}
 _STORAGE_CALL = re.compile(
-    r"(?:@BigQueryType\s*\.\s*fromStorage|\.\s*(?:bigQueryStorage|typedBigQueryStorage\w*))"
+    r"(?:@BigQueryType\s*\.\s*fromStorage|\.\s*(?:bigQueryStorage|typedBigQueryStorage\w*)"
+    r"|(?<![\w.])BigQueryIO)"
     r"\s*(?:\[\s*[\w.]+\s*\])?\s*\("
 )
 _FIELD_LIST = re.compile(r"(?:selectedFields\s*=\s*)?\b(?:List|Seq)\s*\(")
-_ROW_RESTRICTION = re.compile(r"\browRestriction\s*=\s*")
+_ROW_RESTRICTION = re.compile(r"\b(?:rowRestriction\s*=\s*(?:Some\s*\(\s*)?|Some\s*\(\s*)")
 _ROW_TYPE_VAL = re.compile(
     r"\b(?:val|lazy\s+val)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*TableRowType\s*\[\s*(\w+)\s*\]"
 )
@@ -434,6 +435,9 @@ _ROW_TYPE_FROM = re.compile(r"\s*TableRowType\s*\[\s*(\w+)\s*\]\s*\.\s*from\s*")
 _GETTER = re.compile(r"(get\w*|containsKey|set)\s*\(\s*")
 _BOUND_VAL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*$")
 _OBJECT = re.compile(r"\bobject\s+([A-Za-z_]\w*)[^{;\n]*\{")
+_OPTION = re.compile(r"(--[\w.-]+=)([\w`:.\-]+)")
+_VAL_DECL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
+_IMPORT_OBJECT = re.compile(r"\bimport\s+(?:[\w.]*\.)?(\w+)\s*\.\s*(?:_|\{|\w+)")
 _SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
 _TODO = "TODO(data-migration {id})"
 STRING_TOKENS = {TokenType.STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING}
@@ -448,7 +452,18 @@ class ScioSession:
     def __init__(self, engine: SqlRewriter, files: list[RepoFile]) -> None:
         self.engine = engine
         words = sorted(engine.tables.old_table_words)
-        self.mentions = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.I)
+        # a date-sharded table (`events_*`) is mentioned by any of its shards' names
+        alternatives = [
+            re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words
+        ]
+        self.mentions = re.compile(r"\b(" + "|".join(alternatives) + r")(?!\w)", re.I)
+        # in a string that is neither a table name nor SQL, a mention counts only with its
+        # dataset (`core.users_v1`): a bare word such as `shakespeare` in a path is no read
+        qualified = [
+            rf"\b{re.escape(p.old.dataset)}\s*[.:]\s*{re.escape(p.old.table.rstrip('*'))}"
+            for p in engine.migration.tables
+        ]
+        self.qualified_mentions = re.compile("|".join(qualified), re.I)
         self.spec_tables: dict[str, TableName] = {}  # old or new table spec -> old table
         for pair in engine.migration.tables:
             for name in (pair.old, pair.new):
@@ -471,7 +486,8 @@ class ScioSession:
                 for typed in found:
                     self.repo_classes.setdefault(typed.name, typed)
                 for name, value in constants.items():
-                    self.constants.setdefault(name, value)
+                    if "." in name:  # `Object.NAME`; a bare name is only seen in its file
+                        self.constants.setdefault(name, value)
 
     def kind_of(self, file: RepoFile) -> str | None:
         return "scala" if Path(file.relative).suffix.lower() in SCALA_SUFFIXES else None
@@ -597,18 +613,73 @@ class _ScalaFile:
         return found
 
     def _constant(self, name: str) -> tuple[TableName, bool] | None:
-        own = self.spec_constants_cache
-        for table in (own, self.session.constants):
-            if name in table:
-                return table[name]
-        last = name.rsplit(".", 1)[-1]
-        return own.get(last) or (self.session.constants.get(last) if "." not in name else None)
+        """The table a name holds: a val of this file (a spec, or an expression using
+        one such as `args.getOrElse("input", Tables.Users)`), or `Object.NAME` of another
+        file, written in full or imported (`import ...Tables._`)."""
+        own = self._own_constants()
+        if name in own:
+            return own[name]
+        return self._repo_constant(name)
 
-    @property
-    def spec_constants_cache(self) -> dict[str, tuple[TableName, bool]]:
-        if not hasattr(self, "_constants"):
-            self._constants = self.spec_constants()
-        return self._constants
+    def _repo_constant(self, name: str) -> tuple[TableName, bool] | None:
+        parts = name.split(".")
+        if len(parts) >= 2:
+            return self.session.constants.get(".".join(parts[-2:]))
+        if name in self._local_vals():
+            return None  # a val of this file that holds no table we know
+        for obj in self._imported_objects():
+            found = self.session.constants.get(f"{obj}.{name}")
+            if found is not None:
+                return found
+        return None
+
+    def _own_constants(self) -> dict[str, tuple[TableName, bool]]:
+        if hasattr(self, "_constants"):
+            return self._constants
+        self._constants = found = self._base_constants = self.spec_constants()
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _VAL_DECL.finditer(self.text, start, end):
+                if match.group(1) in found:
+                    continue
+                stop = self.text.find("\n", match.end())
+                stop = len(self.text) if stop == -1 else stop
+                value = self._expression_table(match.end(), stop)
+                if value is not None:
+                    found[match.group(1)] = value
+        return found
+
+    def _expression_table(self, start: int, end: int) -> tuple[TableName, bool] | None:
+        """The table named in an expression: by a spec literal or a constant of the repo."""
+        for literal in self._literals_in(start, end):
+            inner = literal.content(self.text).strip("`")
+            if self.session.spec_table(inner) is not None and not literal.splices:
+                return self.session.spec_table(inner), self.session.names_old(inner)
+        for word in re.finditer(r"(?<![\w.$])[A-Za-z_][\w.]*", self.text[start:end]):
+            if self._in_code(start + word.start()):
+                found = self._base_constants.get(word.group(0)) or self._repo_constant(
+                    word.group(0)
+                )
+                if found is not None:
+                    return found
+        return None
+
+    def _local_vals(self) -> set[str]:
+        if not hasattr(self, "_vals"):
+            self._vals = {
+                m.group(1)
+                for a, b in self.scan.code_spans(len(self.text))
+                for m in _VAL_DECL.finditer(self.text, a, b)
+            }
+        return self._vals
+
+    def _imported_objects(self) -> set[str]:
+        if not hasattr(self, "_imports"):
+            self._imports = {
+                m.group(1)
+                for a, b in self.scan.code_spans(len(self.text))
+                for m in _IMPORT_OBJECT.finditer(self.text, a, b)
+            }
+        return self._imports
 
     def _first_arg_table(self, open_index: int, close: int) -> tuple[TableName, bool] | None:
         """The table the first argument of a call names: a spec literal, `Table.Spec(...)`
@@ -644,8 +715,16 @@ class _ScalaFile:
     # -------------------------------------------------------------- literals
 
     def _table_spec(self, literal: ScalaLiteral) -> bool:
-        """Rule 1: a literal naming a table, renamed in the same form; True when it names one."""
+        """Rule 1: a literal naming a table, renamed in the same form; True when it names one.
+        A pipeline argument `--input=<table>` (JobTest args, run scripts) counts too."""
         content = literal.content(self.text)
+        option = _OPTION.fullmatch(content)
+        if option is not None and self.session.spec_table(option.group(2)) is not None:
+            renamed = self.engine.tables.rename_spec(option.group(2))
+            if renamed is not None:
+                start = literal.content_start + option.start(2)
+                self.edits.append(Edit(start, start + len(option.group(2)), renamed, "table"))
+            return True
         quoted = len(content) > 2 and content[0] == content[-1] == "`" and content.count("`") == 2
         inner = content[1:-1] if quoted else content
         if self.session.spec_table(inner) is None:
@@ -669,7 +748,7 @@ class _ScalaFile:
                 return
             if self.session.mentions.search(content):
                 self._sql(literal, content)
-        elif self.session.mentions.search(content):
+        elif self.session.qualified_mentions.search(content):
             preview = content if len(content) < 60 else content[:57] + "..."
             self._flag(
                 literal.start,
@@ -909,7 +988,7 @@ class _ScalaFile:
                     list_close = self.code.matching(fields.end() - 1)
                     for literal in self._literals_in(fields.end(), list_close or close):
                         self._selected_field(literal, old, names_old)
-                for restriction in _ROW_RESTRICTION.finditer(self.text, open_index, close):
+                for restriction in _ROW_RESTRICTION.finditer(self.text, open_index, close or 0):
                     literal = self.by_quote.get(restriction.end()) or self._literal_at(
                         restriction.end()
                     )
@@ -1076,7 +1155,8 @@ class _ScalaFile:
         own = {c.name: c for c in self.typed_classes()}
         code = "".join(self.text[a:b] + " " for a, b in self.scan.code_spans(len(self.text)))
         for name, typed in self.session.repo_classes.items():
-            if name not in own and re.search(rf"\b{re.escape(name)}\b", code):
+            declared = re.search(rf"\b(?:class|object|type|trait)\s+{re.escape(name)}\b", code)
+            if name not in own and not declared and re.search(rf"\b{re.escape(name)}\b", code):
                 own[name] = typed
         return own
 
@@ -1178,6 +1258,11 @@ class _ScalaFile:
                 rows = _Rows("TableRow", rows.old, "row")  # the new table's fields, untyped
                 end = step.close + 1
                 continue
+            if reference is not None and self._follow_def(reference, rows):
+                if step.method not in KEEPS_ROWS:
+                    return None
+                end = step.close + 1
+                continue
             if reference is not None and step.method not in ("withName", "setCoder"):
                 self._flag(
                     step.open + 1,
@@ -1191,6 +1276,30 @@ class _ScalaFile:
                 return None
             end = step.close + 1
         return rows, end
+
+    def _follow_def(self, reference: str, rows: _Rows) -> bool:
+        """`.map(toKey)` or `.flatMap(Util.toKey)` where this file defines `def toKey(row: T)`
+        with one parameter: its body reads the rows. True when such a def was found."""
+        name = reference.rsplit(".", 1)[-1]
+        found = None
+        for start, end in self.scan.code_spans(len(self.text)):
+            found = found or re.compile(
+                rf"\bdef\s+{re.escape(name)}\s*\(\s*([A-Za-z_]\w*)\s*:\s*[\w.\[\]]+\s*\)"
+                r"[^=]*=\s*"
+            ).search(self.text, start, end)
+        if found is None:
+            return False
+        body = self.code.blank_end(found.end())
+        if self.text[body : body + 1] == "{":
+            close = self.code.matching(body) or len(self.text)
+        else:
+            close = self.text.find("\n", body)
+            close = len(self.text) if close == -1 else close
+        pattern = re.compile(rf"(?<![\w.$]){re.escape(found.group(1))}\s*\.\s*(?=[A-Za-z_])")
+        for use in pattern.finditer(self.text, body, close):
+            if self._in_code(use.end()):
+                self._field_access(use.end(), rows)
+        return True
 
     def _row_type(self, region: str) -> str | None:
         found = _ROW_TYPE_FROM.fullmatch(region)

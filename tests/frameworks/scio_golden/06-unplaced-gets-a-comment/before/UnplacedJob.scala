@@ -9,6 +9,7 @@ import com.spotify.scio.values.SCollection
 object UnplacedJob {
   val Source = "acme-prod.core.users_v1"
 
+  // followed: this def reads the rows handed to it by .map(toKey)
   def toKey(row: TableRow): String = row.getString("country")
 
   def countries(rows: SCollection[TableRow]): SCollection[String] =
@@ -22,6 +23,11 @@ object UnplacedJob {
     sc.bigQueryTable(Table.Spec(Source))
       .map(toKey)
       .saveAsTextFile(args("out") + "-keys")
+
+    // a function of another library: gaggle cannot see which columns it reads
+    sc.bigQueryTable(Table.Spec(Source))
+      .map(RowKeys.countryOf)
+      .saveAsTextFile(args("out") + "-keys2")
 
     val rows = sc.bigQueryTable(Table.Spec(Source))
     countries(rows).saveAsTextFile(args("out") + "-countries")

@@ -1,0 +1,5 @@
+package com.acme.jobs
+
+object Defaults {
+  val USERS_TABLE = "acme-prod:core.users_v2"
+}

@@ -1,0 +1,18 @@
+package com.acme.jobs
+
+import com.spotify.scio._
+import com.spotify.scio.bigquery._
+import com.spotify.scio.bigquery.types.BigQueryType
+
+object TypedJob {
+  @BigQueryType.fromTable("acme-prod:core.users_v2")
+  class Row
+
+  def main(cmdlineArgs: Array[String]): Unit = {
+    val (sc, args) = ContextAndArgs(cmdlineArgs)
+    // TODO(data-migration users_v2): Row.country is now geo.country_code. See https://wiki.example.com/data/users-v2
+    sc.typedBigQuery[Row]().map(r => r.country).saveAsTextFile(args("output"))
+    sc.run()
+    ()
+  }
+}

@@ -1,0 +1,27 @@
+package com.acme.jobs
+
+import com.spotify.scio._
+import com.spotify.scio.bigquery._
+
+// The input table is an argument whose default is a shared constant; its own Row class
+// shares a name with TypedJob.Row but is a plain case class read through the Storage API.
+object DefaultInputJob {
+  case class Row(user_id: String, plan: Option[String])
+
+  def main(cmdlineArgs: Array[String]): Unit = {
+    val (sc, args) = ContextAndArgs(cmdlineArgs)
+    val table = Table.Spec(args.getOrElse("input", Defaults.USERS_TABLE))
+    sc.bigQueryTable(table)
+      .map(row => (row.getString("plan"), row.getLong("lifetime_orders")))
+      .saveAsTextFile(args("output"))
+    sc.typedBigQueryStorageMagnolify[Row](
+        table,
+        selectedFields = List("user_id", "plan"),
+        rowRestriction = "plan IS NOT NULL"
+      )
+      .map(_.plan)
+      .saveAsTextFile(args("output") + "-plans")
+    sc.run()
+    ()
+  }
+}
