@@ -385,3 +385,13 @@ def test_requested_repos_not_found_fail_the_summary_naming_each(own_fleet):
     assert "DAG-RUN-STATE success" not in bad.stdout
     assert "not a repo" in bad.stdout + bad.stderr
     assert not any(_prs(own_fleet).values())
+
+
+def test_the_sweep_dag_explains_itself_and_labels_each_migration():
+    from gaggle_airflow.sweep_dag import status_sweep_dag
+
+    dag = status_sweep_dag()
+    assert "# Nightly status of every migration" in dag.doc_md and dag.owner == "data-platform"
+    assert all(t.doc_md for t in dag.tasks)
+    assert dag.get_task("sweep").map_index_template == "{{ migration_id }}"
+    assert all(dag.params.get_param(n).schema.get("title") for n in dag.params)
