@@ -298,6 +298,7 @@ def repo_step(step: str, repo: str, folder: str):
     context["repo_label"] = repo  # rendered by map_index_template
     ti = context["ti"]
     retrying = _will_retry(ti)
+    log.info("%s: %s", repo, step)
     try:
         yield lambda: _steps(folder, retrying=retrying)
     except (AirflowSkipException, AirflowFailException):
