@@ -185,3 +185,21 @@ def test_a_day_without_a_sweep_yet_still_ends_the_burndown_on_today():
         ("2026-01-03", 0, 2),
     ]
     assert burndown_points({}, {"done": 2}) == []  # no sweep ever: no chart yet
+
+
+def test_the_api_schema_and_docs_need_airflows_login_and_load_nothing_from_outside(
+    client, demo, auth_manager
+):
+    anonymous = client_for(demo.url, role="anonymous")
+    assert anonymous.get("/api/openapi.json").status_code == 401
+    docs = anonymous.get("/api/docs", follow_redirects=False)
+    assert docs.status_code == 303 and docs.headers["location"].startswith("/auth/login?next=")
+    for fastapis_own in ("/docs", "/openapi.json", "/redoc", "/api/redoc"):
+        assert anonymous.get(fastapis_own, follow_redirects=False).status_code in (303, 401, 404)
+
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/migrations/{migration_id}/repos" in schema["paths"]
+    page = client.get("/api/docs").text
+    assert "<script src" not in page and "cdn" not in page.lower()
+    assert "GET /api/migrations/{migration_id}/repos" in page
+    assert 'href="/api/openapi.json"' in page
