@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PINNED := requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 DEMO_DIR ?= build/demo
+PORT ?= 8080
 
 .PHONY: demo airflow test lint format bench lock clean
 
@@ -19,9 +20,10 @@ $(STAMP): $(PINNED)
 demo: $(STAMP)
 	$(PY) -m gaggle_airflow.demo --out $(DEMO_DIR)
 
-# Airflow standalone (UI at http://127.0.0.1:8080) over the same demo home and fleet.
+# Airflow standalone (UI at http://127.0.0.1:$(PORT), default 8080) over the same demo home
+# and fleet: `make airflow PORT=8081` when 8080 is taken.
 airflow: $(STAMP)
-	$(PY) -m gaggle_airflow.demo --out $(DEMO_DIR) --standalone
+	$(PY) -m gaggle_airflow.demo --out $(DEMO_DIR) --standalone --port $(PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest

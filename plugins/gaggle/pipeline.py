@@ -114,6 +114,7 @@ class Steps:
     close_orphans: bool = True  # close gaggle's open PR in a repo that no longer needs it
     llm: LlmSettings | None = None  # the LLM fallback for what rules cannot do; None: off
     run_id: str = "cli"  # the LLM budget is per (migration, run)
+    retrying: bool = False  # the caller runs a failed step again: record it as `retrying`
 
     # ------------------------------------------------------------ the steps
 
@@ -291,13 +292,14 @@ class Steps:
 
     @contextlib.contextmanager
     def _recorded(self, repo: str, step: str) -> Iterator[None]:
-        """One repo's failure must not stop the fleet: record it where people look, re-raise."""
+        """One repo's failure must not stop the fleet: record it where people look, re-raise.
+        While the caller will retry, the repo is `retrying` (with the error), not failed."""
         try:
             yield
         except Exception as err:
             self._record(
                 repo,
-                "failed",
+                "retrying" if self.retrying else "failed",
                 {"step": step, "error": repr(err)},
                 last_error=f"{step}: {type(err).__name__}: {err}",
             )

@@ -23,13 +23,47 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATION = "users_v2"
 RUN_DAG = """
-import importlib.util, json, sys
+import importlib.util, os, sys, tempfile
+from pathlib import Path
+import airflow.sdk.execution_time.supervisor as supervisor
+
+# dag.test() runs each task in this process and prints its log; the api-server shows a
+# task's log from AIRFLOW_HOME/logs. Keep a copy of each task's output where it looks.
+logs, run_in_process = Path(os.environ["AIRFLOW_HOME"]) / "logs", supervisor.run_task_in_process
+
+def run_and_keep_the_log(ti, task, client=None):
+    folder = logs / f"dag_id={ti.dag_id}" / f"run_id={ti.run_id}" / f"task_id={ti.task_id}"
+    if ti.map_index >= 0:
+        folder = folder / f"map_index={ti.map_index}"
+    folder.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush(); sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 1); os.dup2(captured.fileno(), 2)
+        try:
+            return run_in_process(ti, task, client)
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+            os.close(saved[0]); os.close(saved[1])
+            captured.seek(0)
+            text = captured.read()
+            os.write(1, text)
+            with open(folder / f"attempt={ti.try_number}.log", "ab") as kept:
+                kept.write(text)
+
+supervisor.run_task_in_process = run_and_keep_the_log
 spec = importlib.util.spec_from_file_location("dagfile", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 run = module.dag.test()
 print("DAG-RUN-STATE", run.state)
 """
+MERGE_WAIT_NOTE = (
+    "await_merge shows Skipped for each repo with a PR: the demo stops waiting after {seconds} "
+    "(GAGGLE_MERGE_TIMEOUT_SECONDS) so the run can end; deployed, it waits up to 60 days "
+    "without holding a worker, and the nightly gaggle_status_sweep follows every PR either way."
+)
 
 
 def demo_environment(out: Path) -> dict[str, str]:
@@ -116,6 +150,7 @@ def demo(out: Path, repos: int, seed: int) -> int:
     migration = load_migration(ROOT / "include" / "migrations" / MIGRATION)
     migrated = run_dag(env, ROOT / "dags" / f"migrate_{MIGRATION}.py", logs / "migrate.log")
 
+    print(MERGE_WAIT_NOTE.format(seconds=f"{env['GAGGLE_MERGE_TIMEOUT_SECONDS']} s"))
     forge = LocalForge(Path(env["GAGGLE_FORGE_ROOT"]))
     branch = migration.pull_request.branch
     open_prs = [
@@ -136,15 +171,18 @@ def demo(out: Path, repos: int, seed: int) -> int:
     print(status_table(Status.read(migration, ledger, datetime.now(UTC))))
     reports = Path(env["GAGGLE_REPORTS_DIR"]) / MIGRATION
     print(f"\nReports: {shown(reports / 'status.md')} and {shown(reports / 'status.html')}")
-    print("Watch it in the Airflow UI: make airflow")
+    print(
+        "Watch it in the Airflow UI, this run's task logs included: make airflow "
+        "(another port than 8080: make airflow PORT=8081)"
+    )
     return 0 if migrated == swept == "success" else 1  # the logs above say why
 
 
-def standalone(out: Path, repos: int, seed: int) -> int:
-    env = prepare(out, repos, seed, fresh=False)
+def standalone(out: Path, repos: int, seed: int, port: int = 8080) -> int:
+    env = {**prepare(out, repos, seed, fresh=False), "AIRFLOW__API__PORT": str(port)}
     passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
     print(
-        "Starting Airflow at http://127.0.0.1:8080 (Ctrl-C stops it). Log in as admin with "
+        f"Starting Airflow at http://127.0.0.1:{port} (Ctrl-C stops it). Log in as admin with "
         f"the password in {passwords}; trigger migrate_{MIGRATION}, then gaggle_status_sweep."
     )
     return subprocess.call([sys.executable, "-m", "airflow", "standalone"], env=env)
@@ -164,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--standalone", action="store_true", help="start Airflow's UI instead")
+    parser.add_argument("--port", type=int, default=8080, help="the UI's port (--standalone)")
     args = parser.parse_args(argv)
-    return (standalone if args.standalone else demo)(args.out, args.repos, args.seed)
+    if args.standalone:
+        return standalone(args.out, args.repos, args.seed, args.port)
+    return demo(args.out, args.repos, args.seed)
 
 
 if __name__ == "__main__":

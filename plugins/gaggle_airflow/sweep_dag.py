@@ -8,6 +8,7 @@ own migration's sweep. Parsing reads no spec: the folders are listed when the ru
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,21 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, get_current_context, task
 
 from gaggle_airflow.migration_dag import GITHUB_POOL, MIGRATIONS
+
+log = logging.getLogger("airflow.task")  # in order with Airflow's own lines, unlike print()
+SWEEP_DOC = """\
+# Nightly status of every migration
+
+For each migration folder (one mapped `sweep` task each, labelled by the migration id):
+refresh every PR from its forge, verify merged repos (a re-scan of the default branch
+finds no reference left; with lineage on, no recent job reads the old tables), nudge PRs
+idle for **nudge_after_days**, write the day's progress snapshot (the dashboard's
+burndown) and the status reports (`status.md`, `status.html` under `GAGGLE_REPORTS_DIR`).
+
+- A repo is **done** only once verified here; **merged** means merged, not verified yet.
+- One migration's broken spec or unreachable forge fails its own `sweep` task only.
+- Progress of every repo: **Browse > Migrations** (the gaggle dashboard).
+"""
 
 
 def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
@@ -26,26 +42,54 @@ def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["gaggle"],
+        doc_md=SWEEP_DOC,
         default_args={
+            "owner": os.environ.get("GAGGLE_DAG_OWNER", "data-platform"),
             "retries": int(os.environ.get("GAGGLE_TASK_RETRIES", 2)),
             "retry_delay": timedelta(seconds=float(os.environ.get("GAGGLE_RETRY_SECONDS", 60))),
             "retry_exponential_backoff": True,
         },
         params={
-            "nudge_after_days": Param(7, type="integer", minimum=1, description="idle days"),
-            "nudge_every_days": Param(7, type="integer", minimum=1, description="nudge interval"),
+            "nudge_after_days": Param(
+                7,
+                type="integer",
+                minimum=1,
+                maximum=365,
+                title="Nudge after (days)",
+                description="Comment on a PR idle this many days (1 to 365).",
+            ),
+            "nudge_every_days": Param(
+                7,
+                type="integer",
+                minimum=1,
+                maximum=365,
+                title="Nudge again every (days)",
+                description="At most one nudge per PR in this many days (1 to 365).",
+            ),
             "lineage_days": Param(
-                14, type="integer", minimum=1, description="a reader this recent blocks done"
+                14,
+                type="integer",
+                minimum=1,
+                maximum=365,
+                title="Lineage window (days)",
+                description="A job reading the old tables this recently keeps a repo from "
+                "done (lineage on in the spec and the gaggle_bigquery connection).",
             ),
         },
     ) as dag:
 
-        @task
+        @task(doc_md="The migration folders (each with a migration.yaml), read at run time.")
         def list_migrations() -> list[str]:
             return sorted(p.name for p in migrations.iterdir() if (p / "migration.yaml").is_file())
 
-        @task(pool=GITHUB_POOL, multiple_outputs=False)  # one XCom, not one per key
+        @task(
+            pool=GITHUB_POOL,
+            multiple_outputs=False,  # one XCom, not one per key
+            map_index_template="{{ migration_id }}",
+            doc_md="One migration: PR states, verification, nudges, snapshot, reports.",
+        )
         def sweep(migration_id: str) -> dict:
+            get_current_context()["migration_id"] = migration_id  # the mapped label
             from gaggle.spec import load_migration
             from gaggle.status_report import Status, status_table, write_reports
             from gaggle.sweep import SweepSettings, lineage_check, sweep_migration
@@ -64,8 +108,8 @@ def status_sweep_dag(migrations: Path = MIGRATIONS) -> DAG:
             status = Status.read(migration, book, datetime.now(UTC))
             folder = Path(os.environ.get("GAGGLE_REPORTS_DIR", airflow_home() / "gaggle_reports"))
             for path in write_reports(status, folder / migration.id):
-                print("wrote", path)
-            print(status_table(status))
+                log.info("wrote %s", path)
+            log.info("status of %s:\n%s", migration_id, status_table(status))
             return {"migration": migration_id, **result.counts, "nudged": len(result.nudged)}
 
         sweep.expand(migration_id=list_migrations())

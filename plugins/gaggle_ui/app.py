@@ -35,8 +35,10 @@ def create_app(ledger: Callable[[], Ledger] | None = None, url_prefix: str = URL
         title="gaggle migrations",
         summary="Progress of every gaggle migration, repo by repo (read-only).",
         version="1",
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        # FastAPI's own docs are served to anyone and load Swagger UI from a CDN: off. The
+        # schema and a self-contained docs page are routes below, behind Airflow's auth.
+        docs_url=None,
+        openapi_url=None,
         redoc_url=None,
     )
     app.state.ledger = ledger
@@ -60,7 +62,7 @@ def _roots(request: Request) -> tuple[str, str]:
 
 async def _refused(request: Request, exc: StarletteHTTPException):
     root, airflow_root = _roots(request)
-    if request.url.path.startswith(f"{root}/api"):
+    if request.url.path.startswith(f"{root}/api") and request.url.path != f"{root}/api/docs":
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
     if exc.status_code == 401 or exc.detail == INVALID_TOKEN:  # no, expired or bad token
         return RedirectResponse(login_url(request, airflow_root), status_code=303)
@@ -108,6 +110,21 @@ def api_repo(migration_id: str, repo: str, request: Request, user: User) -> dict
     validation evidence, links to its task logs and its latest events."""
     require_migration(user, migration_id)
     return _found(data.repo_detail, _ledger(request), migration_id, repo, _roots(request)[1])
+
+
+@api.get("/openapi.json", include_in_schema=False)
+def api_schema(request: Request, user: User) -> dict:
+    """The API's OpenAPI schema, for callers Airflow authenticated."""
+    return request.app.openapi()
+
+
+@api.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+def api_docs(request: Request, user: User):
+    """The API's reference as a plain page from the schema: no script, nothing from outside."""
+    root, _ = _roots(request)
+    return pages.render(
+        "apidocs.html", root=root, operations=pages.operations(request.app.openapi())
+    )
 
 
 # ---------------------------------------------------------------------- pages

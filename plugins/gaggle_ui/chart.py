@@ -81,15 +81,18 @@ def burndown_svg(
                 )
             base += count
         remaining = sum(n for b, n in snapshot["counts"].items() if b not in FINISHED)
-        points.append((x + bar_w / 2, y(remaining), snapshot["day"], remaining))
-    path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in points)
-    parts.append(f'<polyline class="remaining" points="{path}" fill="none" stroke="#212121" '
+        points.append((x + bar_w / 2, y(remaining), snapshot["day"], remaining, snapshot))
+    path = " ".join(f"{px:.1f},{py:.1f}" for px, py, *_ in points)
+    parts.append(f'<polyline class="remaining ink" points="{path}" fill="none" stroke="#212121" '
                  'stroke-width="2"/>')  # fmt: skip
-    for px, py, day, remaining in points:
+    for px, py, day, remaining, snapshot in points:
+        live = bool(snapshot.get("live"))  # today's point: the ledger now, not a snapshot
+        mark, now = (' data-live="true"', " (now)") if live else ("", "")
         parts.append(
-            f'<circle class="remaining-point" cx="{px:.1f}" cy="{py:.1f}" r="3" fill="#212121" '
-            f'data-day="{escape(day)}" data-remaining="{remaining}">'
-            f"<title>{escape(day)}: {remaining} remaining</title></circle>"
+            f'<circle class="remaining-point" cx="{px:.1f}" cy="{py:.1f}" r="3" '
+            f'fill="#212121" data-day="{escape(day)}" data-remaining="{remaining}"'
+            f"{mark}><title>{escape(day)}{now}: "
+            f"{remaining} remaining</title></circle>"
         )
     labels = {0, len(snapshots) - 1, (len(snapshots) - 1) // 2}
     for i in sorted(labels):
@@ -102,7 +105,7 @@ def burndown_svg(
     for i, bucket in enumerate((*reversed(BUCKETS), "remaining")):
         ly = top + i * 17
         mark = (
-            f'<line x1="{legend_x}" x2="{legend_x + 11}" y1="{ly + 6}" y2="{ly + 6}" '
+            f'<line class="ink" x1="{legend_x}" x2="{legend_x + 11}" y1="{ly + 6}" y2="{ly + 6}" '
             'stroke="#212121" stroke-width="2"/>'
             if bucket == "remaining"
             else f'<rect x="{legend_x}" y="{ly}" width="11" height="11" fill="{color(bucket)}"/>'

@@ -187,7 +187,6 @@ def migration_summary(ledger: Ledger, migration_id: str, states=None) -> dict:
     counts = counts_of(states)
     title, guide_url = _spec_summary(migration_id)
     total = len(states)
-    snapshots = ledger.snapshots(migration_id)
     return {
         "id": migration_id,
         "dag_id": f"migrate_{migration_id}",
@@ -198,11 +197,26 @@ def migration_summary(ledger: Ledger, migration_id: str, states=None) -> dict:
         "counts": counts,
         "labels": dict(LABELS),
         "updated_at": _iso(max(s.updated_at for s in states)),
-        "snapshots": [
-            {"day": day.isoformat(), "counts": {b: found.get(b, 0) for b in BUCKETS}}
-            for day, found in snapshots.items()
-        ],
+        "snapshots": burndown_points(ledger.snapshots(migration_id), counts),
     }
+
+
+def burndown_points(snapshots: dict, live: dict[str, int], today: date | None = None) -> list:
+    """The nightly sweep's snapshots, oldest first, ending with today's live counts (marked
+    `live`): a repo that moved since the last sweep moves the chart's latest point now.
+    No snapshot at all: no chart yet (the first sweep starts the history)."""
+    if not snapshots:
+        return []
+    today = today or datetime.now(UTC).date()
+    points = [
+        {"day": day.isoformat(), "counts": {b: found.get(b, 0) for b in BUCKETS}}
+        for day, found in snapshots.items()
+        if day < today
+    ]
+    points.append(
+        {"day": today.isoformat(), "counts": {b: live.get(b, 0) for b in BUCKETS}, "live": True}
+    )
+    return points
 
 
 def repo_page(ledger: Ledger, migration_id: str, query: RepoQuery, states=None) -> dict:

@@ -29,6 +29,19 @@ def test_the_demo_runs_both_dags_and_prints_the_status(tmp_path):
     assert any(rows[repo] == "done" for repo in merged)
     summary = dict(re.findall(r"([a-z-]+): (\d+)", out.split("\n\n")[-2]))
     assert int(summary["done"]) == sum(1 for repo in merged if rows[repo] == "done"), summary
+    assert (
+        "await_merge shows Skipped for each repo with a PR: the demo stops waiting after 1 s" in out
+    )
+    # Each task's log is where `make airflow`'s UI reads it, labelled lines included.
+    logs = tmp_path / "demo" / "airflow" / "logs" / "dag_id=migrate_users_v2"
+    [run] = list(logs.iterdir())
+    kept = sorted(run.glob("task_id=per_repo.find_references/map_index=*/attempt=1.log"))
+    summary_log = (run / "task_id=summary" / "attempt=1.log").read_text()
+    assert all(repo in summary_log for repo in rows)
+    consumers = int(re.search(r"outcome of (\d+) repos", summary_log).group(1))
+    assert len(kept) == consumers >= len(rows), kept
+    assert all(re.search(r"acme/\S+: find_references", k.read_text()) for k in kept)
+    assert (logs.parent / "dag_id=gaggle_status_sweep").is_dir()
     reports = tmp_path / "demo" / "reports" / "users_v2"
     assert "acme/" in (reports / "status.md").read_text()
     assert (reports / "status.html").read_text().lstrip().lower().startswith("<!doctype html")

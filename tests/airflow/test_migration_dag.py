@@ -3,6 +3,7 @@ a dry run opens none, a failing repo isolates, a malformed spec is an import err
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -32,7 +33,7 @@ from airflow.utils.session import create_session
 from airflow.models import TaskInstance
 with create_session() as session:
     for ti in session.query(TaskInstance).filter_by(run_id=run.run_id, dag_id=run.dag_id):
-        print("TI", ti.task_id, ti.map_index, ti.state, ti.pool)
+        print("TI", ti.task_id, ti.map_index, ti.state, ti.pool, ti.rendered_map_index)
     from airflow.models.xcom import XComModel
     for xcom in session.query(XComModel).filter_by(run_id=run.run_id, dag_id=run.dag_id):
         print("XCOM", xcom.task_id, xcom.map_index, xcom.key, len(json.dumps(xcom.value)))
@@ -146,7 +147,7 @@ def _task_states(result) -> dict[tuple[str, int], tuple[str, str]]:
     found = {}
     for line in result.stdout.splitlines():
         if line.startswith("TI "):
-            _, task_id, map_index, state, pool = line.split()
+            _, task_id, map_index, state, pool, _label = line.split()
             found[(task_id, int(map_index))] = (state, pool)
     return found
 
@@ -177,21 +178,65 @@ def _ledger(env: dict):
     return Ledger(env["AIRFLOW_CONN_GAGGLE_LEDGER"])
 
 
-def test_one_broken_repo_fails_alone_and_the_summary_lists_everyone(own_fleet):
+def _labels(result) -> dict[tuple[str, int], str]:
+    """(task, map index) -> the label Airflow shows for that mapped instance."""
+    return {
+        (task_id, int(index)): label
+        for _, task_id, index, _, _, label in (
+            line.split() for line in result.stdout.splitlines() if line.startswith("TI ")
+        )
+    }
+
+
+NOTIFYING_DAG = """
+from pathlib import Path
+from gaggle_airflow.migration_dag import migration_dag
+
+def note(context):  # a user's notifier: one line per failed task
+    ti = context["ti"]
+    with open({out!r}, "a") as stream:
+        stream.write(f"{{ti.task_id}} {{ti.rendered_map_index}}\\n")
+
+dag = migration_dag("users_v2", on_task_failure_callback=note)
+"""
+
+
+def test_one_broken_repo_fails_alone_and_the_summary_lists_everyone(own_fleet, tmp_path):
     forge = LocalForge(Path(own_fleet["GAGGLE_FORGE_ROOT"]))
     broken = forge.repos()[0]
     shutil.rmtree(forge.path(broken) / ".git" / "objects")  # its commits can no longer be read
-    result = _run(own_fleet)
+    notes = tmp_path / "notified.txt"
+    dag_file = tmp_path / "migrate_users_v2_notifying.py"
+    dag_file.write_text(NOTIFYING_DAG.format(out=str(notes)))
+    result = _run(own_fleet, dag_file=dag_file)
     assert "DAG-RUN-STATE failed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
     states = {s.repo: s for s in _ledger(own_fleet).states("users_v2")}
     assert states[broken].status == "failed"
     assert states[broken].last_error.startswith("find_references: LocalForgeError")
+    # While Airflow still had a try left, the ledger said `retrying` (with the error), not
+    # failed; the last try made it failed.
+    history = [e["status"] for e in _ledger(own_fleet).events("users_v2", broken)]
+    assert history[-2:] == ["retrying", "failed"], history
+    # The task log names the repo, the step and the reason before Airflow's traceback.
+    output = result.stdout + result.stderr
+    retry_line = f"{broken} failed in find_references: LocalForgeError"
+    assert f"{retry_line}" in output and "Airflow retries it (try 1 of 2)" in output, output[-5000:]
+    final = output.index(f"{retry_line}", output.index("Airflow retries it (try 1 of 2)"))
+    assert "no retry left: the repo is failed in the ledger" in output[final:].splitlines()[0]
+    assert "Traceback" in output[final:]  # Airflow's own, after gaggle's line
+    # Every mapped instance that ran is labelled by its repo, the failed one included.
+    labels = _labels(result)
+    index = next(s.map_index for s in states.values() if s.repo == broken)
+    assert _task_states(result)[("per_repo.find_references", index)][0] == "failed"
+    assert labels[("per_repo.find_references", index)] == broken
+    ran = {k: v for k, v in labels.items() if k[0] == "per_repo.find_references"}
+    assert sorted(ran.values()) == sorted(states), ran
+    # The user's notifier (off by default) heard of each failed task, labelled.
+    assert notes.read_text().splitlines() == [f"per_repo.find_references {broken}", "summary None"]
     others = [s for repo, s in states.items() if repo != broken]
     assert len(others) >= 4 and all(s.status in ("created", "no-change-needed") for s in others)
     assert sum(1 for s in others if s.pr_number) >= 3
     tasks = _task_states(result)
-    index = next(s.map_index for s in states.values() if s.repo == broken)
-    assert tasks[("per_repo.find_references", index)][0] == "failed"
     assert tasks[("per_repo.open_pr", index)][0] == "upstream_failed"
     assert tasks[("summary", -1)][0] == "failed"  # ran despite the failure, and reports it
     assert {pool for (task, _), (_, pool) in tasks.items() if "find_references" in task} == {
@@ -285,3 +330,68 @@ def test_a_valid_spec_is_validated_once_per_content_and_a_broken_one_never_cache
     with pytest.raises(SpecError):  # still an error on the next parse: never cached
         checked_spec(folder)
     assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_the_repos_param_takes_owner_name_or_nothing(tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import ParamValidationError
+    from gaggle_airflow.migration_dag import migration_dag
+
+    monkeypatch.setenv("GAGGLE_CACHE_DIR", str(tmp_path / "cache"))
+    dag = migration_dag("users_v2")
+
+    def validated(**conf) -> dict:
+        params = copy.deepcopy(dag.params)
+        params.update(conf)
+        return params.validate()
+
+    assert validated()["repos"] is None  # optional: the form shows no red asterisk
+    assert validated(repos=["acme/ops-jobs-019", "Acme/x.y_z-1"])["repos"][0] == "acme/ops-jobs-019"
+    for bad in (["not a repo"], ["acme/does/not"], ["acme"], [""], "acme/x", ["a/b", "a/b"]):
+        with pytest.raises(ParamValidationError):
+            validated(repos=bad)
+    schema = dag.params.get_param("repos").schema
+    assert schema["type"] == ["array", "null"] and schema["title"]
+    for name in dag.params:  # every field of the trigger form is titled and explained
+        param = dag.params.get_param(name)
+        assert param.schema.get("title") and param.description, name
+    assert dag.params.get_param("max_prs").schema["maximum"] == 5000
+    assert "0 to 5000" in dag.params.get_param("max_prs").description
+    assert "anthropic_default" in dag.params.get_param("use_llm").description
+    assert validated(backend=None)["backend"] is None  # Airflow's clear button: the default
+    with pytest.raises(ParamValidationError):
+        validated(backend="bigqery")
+    assert dag.owner == "data-platform"
+    assert "## What the states mean" in dag.doc_md and "Browse > Migrations" in dag.doc_md
+    assert all(t.doc_md for t in dag.tasks), [t.task_id for t in dag.tasks if not t.doc_md]
+    mapped = [t for t in dag.tasks if t.task_id.startswith("per_repo.")]
+    assert {t.map_index_template for t in mapped} == {"{{ repo_label }}"}
+
+
+def test_requested_repos_not_found_fail_the_summary_naming_each(own_fleet):
+    conf = {"repos": ["acme/does-not-exist", "ACME/growth-dbt", "acme/gone"], "dry_run": True}
+    result = _run(own_fleet, conf)
+    output = result.stdout + result.stderr
+    assert "DAG-RUN-STATE failed" in result.stdout, output[-3000:]
+    tasks = _task_states(result)
+    assert tasks[("summary", -1)][0] == "failed"
+    assert "2 requested repos not found among the consumers: acme/does-not-exist, acme/gone" in (
+        output
+    ), output[-3000:]
+    assert _labels(result)[("per_repo.open_pr", 0)] == "acme/growth-dbt"  # the one found ran
+    assert {index for (_, index) in tasks if index >= 0} == {0}
+    assert _ledger(own_fleet).get("users_v2", "acme/growth-dbt").status == "dry-run"
+
+    bad = _run(own_fleet, {"repos": ["not a repo"]})
+    assert "DAG-RUN-STATE success" not in bad.stdout
+    assert "not a repo" in bad.stdout + bad.stderr
+    assert not any(_prs(own_fleet).values())
+
+
+def test_the_sweep_dag_explains_itself_and_labels_each_migration():
+    from gaggle_airflow.sweep_dag import status_sweep_dag
+
+    dag = status_sweep_dag()
+    assert "# Nightly status of every migration" in dag.doc_md and dag.owner == "data-platform"
+    assert all(t.doc_md for t in dag.tasks)
+    assert dag.get_task("sweep").map_index_template == "{{ migration_id }}"
+    assert all(dag.params.get_param(n).schema.get("title") for n in dag.params)

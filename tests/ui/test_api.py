@@ -150,3 +150,56 @@ def test_a_user_without_a_role_may_read_no_migration(demo, auth_manager):
     refused = nobody.get(f"{API}/users_v2/repos")
     assert refused.status_code == 403
     assert refused.json()["detail"] == "not allowed to read the DAG migrate_users_v2"
+
+
+def test_the_burndowns_latest_point_follows_the_live_counts_not_the_last_sweep(demo, tmp_path):
+    import shutil
+
+    import sqlalchemy as sa
+    from gaggle.ledger import Ledger
+
+    from tests.ui.conftest import client_for
+
+    copy = tmp_path / "ledger.db"
+    shutil.copy(sa.make_url(demo.url).database, copy)
+    ledger = Ledger(f"sqlite:///{copy}")
+    moved = next(r for r, b in demo.expected.items() if b == "no-change-needed")
+    ledger.record(demo.migration_id, moved, "failed", last_error="find_references: boom")
+    migration = client_for(f"sqlite:///{copy}").get(f"{API}/users_v2").json()
+    latest = migration["snapshots"][-1]
+    assert latest["live"] and latest["day"] == demo.snapshot_days[-1].isoformat()
+    assert latest["counts"] == migration["counts"]  # what the ledger says now
+    stored = list(ledger.snapshots("users_v2").values())[-1]  # tonight's sweep wrote less
+    assert latest["counts"]["failed"] == stored["failed"] + 1
+    assert [s.get("live", False) for s in migration["snapshots"]] == [False] * 9 + [True]
+
+
+def test_a_day_without_a_sweep_yet_still_ends_the_burndown_on_today():
+    from datetime import date
+
+    from gaggle_ui.data import burndown_points
+
+    points = burndown_points({date(2026, 1, 1): {"open": 2}}, {"done": 2}, date(2026, 1, 3))
+    assert [(p["day"], p["counts"]["open"], p["counts"]["done"]) for p in points] == [
+        ("2026-01-01", 2, 0),
+        ("2026-01-03", 0, 2),
+    ]
+    assert burndown_points({}, {"done": 2}) == []  # no sweep ever: no chart yet
+
+
+def test_the_api_schema_and_docs_need_airflows_login_and_load_nothing_from_outside(
+    client, demo, auth_manager
+):
+    anonymous = client_for(demo.url, role="anonymous")
+    assert anonymous.get("/api/openapi.json").status_code == 401
+    docs = anonymous.get("/api/docs", follow_redirects=False)
+    assert docs.status_code == 303 and docs.headers["location"].startswith("/auth/login?next=")
+    for fastapis_own in ("/docs", "/openapi.json", "/redoc", "/api/redoc"):
+        assert anonymous.get(fastapis_own, follow_redirects=False).status_code in (303, 401, 404)
+
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/migrations/{migration_id}/repos" in schema["paths"]
+    page = client.get("/api/docs").text
+    assert "<script src" not in page and "cdn" not in page.lower()
+    assert "GET /api/migrations/{migration_id}/repos" in page
+    assert 'href="/api/openapi.json"' in page

@@ -123,7 +123,42 @@ def test_a_repos_page_shows_changes_decisions_with_guide_links_evidence_and_logs
     assert logs["per_repo.rewrite"]["href"].endswith(
         f"/tasks/per_repo.rewrite/mapped/{demo.map_index[EQUIVALENCE_REPO]}"
     )
-    assert all(a["target"] == "_top" for a in logs.values())  # out of the plugin's iframe
+    # Inside Airflow's sandboxed frame a target=_top link is dead: these go through the
+    # page's script to Airflow's router; the guide and PR links open from Airflow's window.
+    assert all(a["data-nav"] == "airflow" and "target" not in a for a in logs.values())
+    assert all(a["data-nav"] == "external" for a in elements(page, "a") if a["text"] == "guide")
+    # The diff, compact: one section per file, titled by its path with its counts.
+    files = elements(page, "details", **{"class": "file"})
+    assert files and not any(
+        s["text"].startswith(("--- a/", "+++ b/")) for s in elements(page, "span")
+    )
+    # History in words: a label per status (the raw value kept in data-status), no JSON.
+    events = elements(page, "tr", **{"class": "event"})
+    assert events and not any("{" in e["text"] for e in events)
+
+
+def test_statuses_read_as_words_and_a_diff_splits_per_file():
+    from gaggle_ui.pages import diff_files, status_label
+
+    assert status_label("created") == "PR opened"
+    assert status_label("retrying") == "Failed, Airflow retries"
+    assert status_label("some-new-status") == "Some new status"
+    diff = (
+        "--- a/sql/a.sql\n+++ b/sql/a.sql\n@@ -1,2 +1,2 @@\n--- a comment that was removed\n"
+        "+select 1\n--- a/b.sql\n+++ b/b.sql\n@@ -1 +1 @@\n-x\n+y\n"
+    )
+    [a, b] = diff_files(diff)
+    assert (a["path"], a["added"], a["removed"]) == ("sql/a.sql", 1, 1)
+    assert a["lines"][1] == "--- a comment that was removed"
+    assert (b["path"], b["lines"]) == ("b.sql", ["@@ -1 +1 @@", "-x", "+y"])
+
+
+def test_every_page_follows_airflows_light_or_dark_mode_and_links_its_api_docs(client):
+    page = client.get("/").text
+    assert ":root[data-theme=dark]" in page and "window.top.document.documentElement" in page
+    [docs] = [a for a in elements(page, "a") if a["text"] == "API"]
+    assert docs["href"] == "/api/docs"
+    assert "https://" not in page.split("<main>")[0]  # nothing loaded from outside
 
 
 def test_text_from_the_ledger_is_escaped(tmp_path, auth_manager):
