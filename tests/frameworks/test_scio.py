@@ -596,3 +596,56 @@ def test_sql_leftovers_are_flagged() -> None:
         (2, FlagReason.UNRESOLVED_REFERENCE),  # the SQL string literal
         (3, FlagReason.UNRESOLVED_REFERENCE),  # the interpolated Scala expression
     ]
+
+
+def _accounts_engine(tmp_path: Path) -> SqlRewriter:
+    """accounts_v1 -> accounts_v2 where `is_eu` becomes `region LIKE 'EU%'` (a `%`)."""
+    folder = tmp_path / "accounts_v2"
+    (folder / "schemas").mkdir(parents=True)
+    (folder / "migration.yaml").write_text(
+        "id: accounts_v2\ntitle: t\nguide_url: https://wiki.example.com/a\n"
+        "tables:\n  - old: acme-prod.d.accounts_v1\n    new: acme-prod.d.accounts_v2\n"
+        "mapping: mapping.csv\npull_request:\n  branch: b\n  title: t\n"
+    )
+    (folder / "mapping.csv").write_text(
+        "old_table,old_column,new_expression,action,note\n"
+        "acme-prod.d.accounts_v1,id,id,map,\n"
+        "acme-prod.d.accounts_v1,is_eu,region LIKE 'EU%',map,\n"
+    )
+    (folder / "schemas" / "acme-prod.d.accounts_v1.json").write_text(
+        '[{"name": "id", "type": "STRING"}, {"name": "is_eu", "type": "BOOL"}]'
+    )
+    (folder / "schemas" / "acme-prod.d.accounts_v2.json").write_text(
+        '[{"name": "id", "type": "STRING"}, {"name": "region", "type": "STRING"}]'
+    )
+    return SqlRewriter(load_migration(folder))
+
+
+def test_a_percent_in_new_sql_is_escaped_in_format_strings(tmp_path: Path) -> None:
+    """`fromQuery("... '%s'", arg)`, `"...".format(arg)` and `String.format(...)` format
+    their query: a `%` the rewrite brings in is written `%%` there, and only there."""
+    engine = _accounts_engine(tmp_path)
+    text = (
+        "object J {\n"
+        '  @BigQueryType.fromQuery("SELECT id, is_eu FROM `acme-prod.d.accounts_v1` '
+        "WHERE id = '%s'\", Id)\n"
+        "  class Row\n"
+        "  val a = \"SELECT is_eu FROM `acme-prod.d.accounts_v1` WHERE id = '%s'\".format(x)\n"
+        "  val b = String.format(\n"
+        '    """SELECT is_eu FROM `acme-prod.d.accounts_v1` WHERE id = \'%s\'""", x)\n'
+        '  val c = "SELECT is_eu FROM `acme-prod.d.accounts_v1`"\n'
+        "}\n"
+    )
+    file = scala_file(text)
+    session = ScioFramework().open(Path("."), engine, [scala_file(_SCIO_SBT, "build.sbt"), file])
+    assert session is not None
+    lines = session.rewrite(file).text.splitlines()
+    assert lines[1] == (
+        "  @BigQueryType.fromQuery(\"SELECT id, region LIKE 'EU%%' AS is_eu FROM "
+        "`acme-prod.d.accounts_v2` WHERE id = '%s'\", Id)"
+    )
+    assert "SELECT region LIKE 'EU%%' AS is_eu FROM" in lines[3]
+    assert "SELECT region LIKE 'EU%%' AS is_eu FROM" in lines[5]
+    assert (
+        lines[6] == "  val c = \"SELECT region LIKE 'EU%' AS is_eu FROM `acme-prod.d.accounts_v2`\""
+    )

@@ -440,6 +440,9 @@ _VAL_DECL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
 _IMPORT_OBJECT = re.compile(r"\bimport\s+(?:[\w.]*\.)?(\w+)\s*\.\s*(?:_|\{|\w+)")
 _SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
 _TODO = "TODO(data-migration {id})"
+_FORMAT_CALL = re.compile(r"\.\s*format\s*\(")
+# the first argument of `String.format(` or `fromQuery(`, followed by the format arguments
+_FORMAT_HOLDER = re.compile(r"\b(?:String\s*\.\s*format|fromQuery)\s*\(\s*$")
 STRING_TOKENS = {TokenType.STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING}
 
 
@@ -914,12 +917,26 @@ class _ScalaFile:
                     text = self._remargin(edit.start, text)
             if literal.interpolator:
                 text = text.replace("$", "$$")
-            if literal.interpolator == "f":
+            if literal.interpolator == "f" or self._format_string(literal):
                 text = text.replace("%", "%%")
             if (not literal.triple and any(c in text for c in '"\\\n')) or '"""' in text:
                 return self._unfit(literal, "the new SQL holds quotes or line breaks")
             fitted.append(Edit(edit.start, edit.end, text, edit.rule))
         return fitted
+
+    def _format_string(self, literal: ScalaLiteral) -> bool:
+        """Whether the literal is a java format string: `fromQuery("... %s ...", arg)` (the
+        annotation formats its query with the arguments after it), `"...".format(arg)` or
+        `String.format("...", arg)`. A `%` in new text must then be written `%%`."""
+        after = literal.end
+        margin = _STRIP_MARGIN.match(self.text, after)
+        if margin is not None:
+            after = margin.end()
+        after = self.code.blank_end(after)
+        if _FORMAT_CALL.match(self.text, after):
+            return True
+        before = self.text[max(0, literal.start - 80) : literal.start]
+        return bool(_FORMAT_HOLDER.search(before)) and self.text[after : after + 1] == ","
 
     def _unfit(self, literal: ScalaLiteral, why: str) -> None:
         self._flag(
