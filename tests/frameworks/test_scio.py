@@ -167,6 +167,7 @@ def test_golden_cases_cover_every_bullet() -> None:
         "05-constants-across-files",
         "06-unplaced-gets-a-comment",
         "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
+        "08-avro-records",  # GenericRecords (Scio and Beam reads), Avro case classes
     ]
 
 
@@ -188,6 +189,11 @@ BYSTANDERS = {
         '      .map(o => Result(o.country.getOrElse("??"), "", 1L))',
         '      .map(r => r.getString("country") + r.getString("email"))',
         '      .saveAsTypedBigQueryTable(Table.Spec("acme-prod:reporting.users_by_country"))',
+    ],
+    "08-avro-records/AvroJob.scala": [
+        '      BigQueryIO.read((sr: SchemaAndRecord) => sr.getRecord.get("country").toString)\n'
+        '        .from("acme-prod:sales.orders")',
+        '      .map(r => r.get("email"))\n      .saveAsTextFile(args("out") + "-order-records")',
     ],
     "05-constants-across-files/src/main/scala/com/acme/jobs/CountryJob.scala": [
         '      .map(row => row.getString("country"))',
