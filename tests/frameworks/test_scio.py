@@ -655,3 +655,22 @@ def test_a_percent_in_new_sql_is_escaped_in_format_strings(tmp_path: Path) -> No
     assert (
         lines[6] == "  val c = \"SELECT region LIKE 'EU%' AS is_eu FROM `acme-prod.d.accounts_v2`\""
     )
+
+
+def test_magnolify_avro_type_binds_its_case_class() -> None:
+    """`AvroType[T].from` on GenericRecords of an old table: T's changed fields and its
+    accesses are flagged; a renamed GenericRecord getter before the conversion is renamed."""
+    text = (
+        "object J {\n"
+        "  case class U(user_id: String, plan: Option[String])\n"
+        "  val avroU = AvroType[U]\n"
+        '  sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"), Format.GenericRecord)\n'
+        '    .filter(r => r.get("email") != null)\n'
+        "    .map(avroU.from)\n"
+        "    .map(u => u.plan)\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    assert '.filter(r => r.get("email_address") != null)' in result.text
+    assert sorted(f.message.split(" ", 1)[0] for f in result.flags) == ["U.plan", "U.plan"]
+    assert rewrite_one(result.text).text == result.text
