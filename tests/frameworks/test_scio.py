@@ -674,3 +674,50 @@ def test_magnolify_avro_type_binds_its_case_class() -> None:
     assert '.filter(r => r.get("email_address") != null)' in result.text
     assert sorted(f.message.split(" ", 1)[0] for f in result.flags) == ["U.plan", "U.plan"]
     assert rewrite_one(result.text).text == result.text
+
+
+def test_access_comments_go_above_the_statement_not_inside_it() -> None:
+    """Never between chained calls, before `).map(` inside an argument list or inside a
+    lambda's argument list: above the line starting the statement (user comments and
+    trailing comments on the way are skipped); a block lambda's own statements keep theirs."""
+    text = (
+        "object J {\n"
+        "  def main(): Unit = {\n"
+        "    sc.bigQueryStorage(\n"
+        '      Table.Spec("acme-prod:core.users_v1"),\n'
+        '      selectedFields = List("user_id", "plan") // what we need\n'
+        '    ).map(row => row.getString("plan"))\n'
+        '    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"))\n'
+        "      // only active users\n"
+        '      .filter(r => r.getBoolean("is_active"))\n'
+        "      .map(r =>\n"
+        '        r.getString("country"))\n'
+        '    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1")).map { r =>\n'
+        '      val plan = r.getString("plan")\n'
+        "      plan\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    plan = todo('TableRow field "plan" is now subscription.plan', "    ")
+    both = todo(
+        "TableRow field \"is_active\" is now status = 'ACTIVE'; "
+        'TableRow field "country" is now geo.country_code',
+        "    ",
+    )
+    expected = (
+        text.replace("    sc.bigQueryStorage(\n", plan + "\n    sc.bigQueryStorage(\n")
+        .replace(
+            '    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"))\n',
+            both + '\n    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"))\n',
+        )
+        .replace(
+            '      val plan = r.getString("plan")\n',
+            "  " + plan + '\n      val plan = r.getString("plan")\n',
+        )
+        .replace("users_v1", "users_v2")
+        .replace('"user_id", "plan"', '"user_id", "subscription.plan"')
+    )
+    assert result.text == expected
+    assert rewrite_one(result.text).text == result.text

@@ -457,6 +457,8 @@ _VAL_DECL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
 _IMPORT_OBJECT = re.compile(r"\bimport\s+(?:[\w.]*\.)?(\w+)\s*\.\s*(?:_|\{|\w+)")
 _SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
 _TODO = "TODO(data-migration {id})"
+# a line ending so goes on in the next one (Scala infers no semicolon there)
+_CONTINUES = ("(", "[", ",", "=", ".", "+", "&&", "||")
 _FORMAT_CALL = re.compile(r"\.\s*format\s*\(")
 # the first argument of `String.format(` or `fromQuery(`, followed by the format arguments
 _FORMAT_HOLDER = re.compile(r"\b(?:String\s*\.\s*format|fromQuery)\s*\(\s*$")
@@ -565,6 +567,7 @@ class _ScalaFile:
         self.code = CodeText(text, self.non_code, self.scan.comments)
         self.starts = [a for a, _ in self.non_code]
         self.literal_starts = [lit.start for lit in self.scan.literals]
+        self.comment_starts = [a for a, _ in self.scan.comments]
         self.by_quote = {
             lit.content_start - (3 if lit.triple else 1): lit for lit in self.scan.literals
         }
@@ -1547,8 +1550,7 @@ class _ScalaFile:
         self._flag(
             offset, reason, f"{'; '.join(parts)}: {why}; fix this access by hand", note=False
         )
-        line, _ = self.index.position(offset)
-        entries = self.accesses.setdefault(line, [])
+        entries = self.accesses.setdefault(self._anchor_line(offset), [])
         entries.extend(p for p in parts if p not in entries)
 
     # -------------------------------------------------------------- comments
@@ -1586,9 +1588,11 @@ class _ScalaFile:
             notes.append(message)
 
     def _anchor_line(self, offset: int) -> int:
-        """The line a comment about offset goes above: the first line of the annotation or
-        statement holding it, never a line inside a string."""
+        """The line a comment about offset goes above: the first line of the statement (or
+        annotation) holding it, never a line inside a string, between chained calls
+        (`.map(...)`) or inside an argument list, where a comment would be hard to read."""
         line = self.index.position(self._statement_offset(offset))[0]
+        openers, closers = self._brackets()
         for _ in range(200):
             if line <= 1:
                 break
@@ -1597,15 +1601,75 @@ class _ScalaFile:
             if span is not None:
                 line = self.index.position(self._statement_offset(span[0]))[0]
                 continue
-            if self._inside_non_code(start - 1) or self._comment_at(start - 2):
+            text = self.index.line_text(line)
+            first = start + len(text) - len(text.lstrip())
+            if first in closers:  # `).map(`, `}.filter(`: the line of the opening bracket
+                line = self.index.position(closers[first])[0]
+                continue
+            opener = openers.get(line)
+            if opener is not None and self.text[opener] in "([":
+                line = self.index.position(opener)[0]  # inside an argument list
+                continue
+            previous = self._previous_code_line(line)
+            if previous is None:
                 break
-            current = self.index.line_text(line).strip()
-            previous = self.index.line_text(line - 1).rstrip()
-            if current.startswith((".", ")")) or previous.endswith(("(", ",", "=", ".")):
-                line -= 1
+            if text.lstrip().startswith(".") or previous[1].endswith(_CONTINUES):
+                line = previous[0]
                 continue
             break
         return line
+
+    def _brackets(self) -> tuple[dict[int, int], dict[int, int]]:
+        """(line -> innermost bracket open at its start, closing -> opening bracket offset),
+        over code only (literals and comments skipped)."""
+        if hasattr(self, "_bracket_maps"):
+            return self._bracket_maps
+        openers: dict[int, int] = {}
+        closers: dict[int, int] = {}
+        stack: list[int] = []
+        text, skip, line, i = self.text, self.code.skip, 1, 0
+        while i < len(text):
+            if i in skip:
+                end = max(skip[i], i + 1)
+                for _ in range(text.count("\n", i, end)):
+                    line += 1
+                    if stack:
+                        openers[line] = stack[-1]
+                i = end
+                continue
+            ch = text[i]
+            if ch in "([{":
+                stack.append(i)
+            elif ch in ")]}" and stack:
+                closers[i] = stack.pop()
+            elif ch == "\n":
+                line += 1
+                if stack:
+                    openers[line] = stack[-1]
+            i += 1
+        self._bracket_maps = openers, closers
+        return self._bracket_maps
+
+    def _previous_code_line(self, line: int) -> tuple[int, str] | None:
+        """The nearest line above with code (blank and comment-only lines skipped), and its
+        code with comments removed and trailing blanks stripped."""
+        for number in range(line - 1, 0, -1):
+            start = self.index.line_start(number)
+            end = start + len(self.index.line_text(number))
+            code, cursor = [], start
+            position = max(0, bisect.bisect_right(self.comment_starts, start) - 1)
+            for a, b in self.scan.comments[position:]:
+                if a >= end:
+                    break
+                if b <= cursor:
+                    continue
+                code.append(self.text[cursor : max(a, cursor)])
+                cursor = min(max(b, cursor), end)
+            code.append(self.text[cursor:end])
+            stripped = "".join(code).rstrip()
+            if stripped.strip():
+                return number, stripped
+        return None
 
     def _statement_offset(self, offset: int) -> int:
         span = self._inside_non_code(offset)
@@ -1623,19 +1687,6 @@ class _ScalaFile:
             if a < offset < b:
                 return a, b
         return None
-
-    def _comment_at(self, offset: int) -> bool:
-        position = bisect.bisect_right(self.starts, offset) - 1
-        if position < 0:
-            return False
-        a, b = self.non_code[position]
-        return a <= offset < b and (a, b) in self.comment_spans
-
-    @property
-    def comment_spans(self) -> set[tuple[int, int]]:
-        if not hasattr(self, "_comment_spans"):
-            self._comment_spans = set(self.scan.comments)
-        return self._comment_spans
 
     def _in_code(self, offset: int) -> bool:
         position = bisect.bisect_right(self.starts, offset) - 1

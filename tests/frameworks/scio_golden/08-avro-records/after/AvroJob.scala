@@ -37,25 +37,25 @@ object AvroJob {
 
     // Scio: the table's GenericRecords, then converted to an Avro case class
     val records = sc.bigQueryTable(Table.Spec(Users), Format.GenericRecord)
+    // TODO(data-migration users_v2): GenericRecord field "country" is now geo.country_code. See https://wiki.example.com/data/users-v2
     records
-      // TODO(data-migration users_v2): GenericRecord field "country" is now geo.country_code. See https://wiki.example.com/data/users-v2
       .map(r => (r.get("email_address"), r.get("country"), r.get("user_id")))
       .saveAsTextFile(args("out") + "-records")
+    // TODO(data-migration users_v2): UserAvro.country is now geo.country_code. See https://wiki.example.com/data/users-v2
     records
       .map(AvroType[UserAvro].fromGenericRecord)
-      // TODO(data-migration users_v2): UserAvro.country is now geo.country_code. See https://wiki.example.com/data/users-v2
       .map(u => u.country.getOrElse("??"))
       .saveAsTextFile(args("out") + "-avro")
+    // TODO(data-migration users_v2): UserFromFile.plan is now subscription.plan. See https://wiki.example.com/data/users-v2
     sc.typedBigQueryTable[UserFromFile](Table.Spec(Users))
-      // TODO(data-migration users_v2): UserFromFile.plan is now subscription.plan. See https://wiki.example.com/data/users-v2
       .map(u => u.plan)
       .saveAsTextFile(args("out") + "-file")
 
     // Beam: a parse function (a lambda, a SerializableFunction, a def), and readTableRows
+    // TODO(data-migration users_v2): GenericRecord field "country" is now geo.country_code. See https://wiki.example.com/data/users-v2
     sc.customInput(
       "Countries",
       BigQueryIO
-        // TODO(data-migration users_v2): GenericRecord field "country" is now geo.country_code. See https://wiki.example.com/data/users-v2
         .read((sr: SchemaAndRecord) => sr.getRecord.get("country").toString)
         .from(Users)
     ).saveAsTextFile(args("out") + "-countries")
@@ -71,8 +71,8 @@ object AvroJob {
     ).saveAsTextFile(args("out") + "-plans")
     sc.customInput("Contacts", BigQueryIO.read(toContact).from(Users))
       .saveAsTextFile(args("out") + "-contacts")
+    // TODO(data-migration users_v2): TableRow field "is_active" is now status = 'ACTIVE'. See https://wiki.example.com/data/users-v2
     sc.customInput("Rows", BigQueryIO.readTableRows().from(Users))
-      // TODO(data-migration users_v2): TableRow field "is_active" is now status = 'ACTIVE'. See https://wiki.example.com/data/users-v2
       .map(row => row.getString("last_seen_at") + row.getString("is_active"))
       .saveAsTextFile(args("out") + "-rows")
 
