@@ -1049,7 +1049,8 @@ def _scio_repo(
 
 # A shared object of table constants, and a job reading the users table every other way
 # Scio has: a legacy-SQL typed query, a Storage API read with selectedFields and
-# rowRestriction, TableRow getters on a read through the constant (in another file), and
+# rowRestriction, TableRow getters on a read through the constant (in another file), Avro
+# GenericRecord getters on another read through it, and
 # a bystander read of orders whose getters name the same columns.
 _SCALA_TABLES = string.Template("""\
 package com.acme.$pkg
@@ -1085,6 +1086,9 @@ object UserFieldsJob {
       .filter(row => row.get("$row_filter") != null)
       .map(row => (String.valueOf(row.get("user_id")), String.valueOf(row.get("$row_value"))))
       .saveAsTextFile(args("output") + "-rows")
+    sc.bigQueryTable(Table.Spec(Tables.Users), Format.GenericRecord)
+      .map(r => String.valueOf(r.get("full_name")))
+      .saveAsTextFile(args("output") + "-records")
     sc.typedBigQuery[Legacy]()
       .map(l => l.user_id.getOrElse("") + "," + l.$legacy_access.getOrElse(""))
       .saveAsTextFile(args("output") + "-legacy")

@@ -167,6 +167,7 @@ def test_golden_cases_cover_every_bullet() -> None:
         "05-constants-across-files",
         "06-unplaced-gets-a-comment",
         "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
+        "08-avro-records",  # GenericRecords (Scio and Beam reads), Avro case classes
     ]
 
 
@@ -188,6 +189,11 @@ BYSTANDERS = {
         '      .map(o => Result(o.country.getOrElse("??"), "", 1L))',
         '      .map(r => r.getString("country") + r.getString("email"))',
         '      .saveAsTypedBigQueryTable(Table.Spec("acme-prod:reporting.users_by_country"))',
+    ],
+    "08-avro-records/AvroJob.scala": [
+        '      BigQueryIO.read((sr: SchemaAndRecord) => sr.getRecord.get("country").toString)\n'
+        '        .from("acme-prod:sales.orders")',
+        '      .map(r => r.get("email"))\n      .saveAsTextFile(args("out") + "-order-records")',
     ],
     "05-constants-across-files/src/main/scala/com/acme/jobs/CountryJob.scala": [
         '      .map(row => row.getString("country"))',
@@ -336,6 +342,8 @@ def test_demo_scio_repos_are_done_once_every_flag_is_resolved(tmp_path: Path) ->
             if p.is_file()
         }
         assert references_left(merged, MIGRATION), f"{repo.name}: flags left, yet done"
+        # the Avro GenericRecord getter of the shared-constant read: a plain rename, rewritten
+        assert any('r.get("display_name")' in text for text in merged.values()), repo.name
         resolved = {
             path: resolve_like_a_reviewer(text) if path.endswith(".scala") else text
             for path, text in merged.items()
@@ -596,3 +604,122 @@ def test_sql_leftovers_are_flagged() -> None:
         (2, FlagReason.UNRESOLVED_REFERENCE),  # the SQL string literal
         (3, FlagReason.UNRESOLVED_REFERENCE),  # the interpolated Scala expression
     ]
+
+
+def _accounts_engine(tmp_path: Path) -> SqlRewriter:
+    """accounts_v1 -> accounts_v2 where `is_eu` becomes `region LIKE 'EU%'` (a `%`)."""
+    folder = tmp_path / "accounts_v2"
+    (folder / "schemas").mkdir(parents=True)
+    (folder / "migration.yaml").write_text(
+        "id: accounts_v2\ntitle: t\nguide_url: https://wiki.example.com/a\n"
+        "tables:\n  - old: acme-prod.d.accounts_v1\n    new: acme-prod.d.accounts_v2\n"
+        "mapping: mapping.csv\npull_request:\n  branch: b\n  title: t\n"
+    )
+    (folder / "mapping.csv").write_text(
+        "old_table,old_column,new_expression,action,note\n"
+        "acme-prod.d.accounts_v1,id,id,map,\n"
+        "acme-prod.d.accounts_v1,is_eu,region LIKE 'EU%',map,\n"
+    )
+    (folder / "schemas" / "acme-prod.d.accounts_v1.json").write_text(
+        '[{"name": "id", "type": "STRING"}, {"name": "is_eu", "type": "BOOL"}]'
+    )
+    (folder / "schemas" / "acme-prod.d.accounts_v2.json").write_text(
+        '[{"name": "id", "type": "STRING"}, {"name": "region", "type": "STRING"}]'
+    )
+    return SqlRewriter(load_migration(folder))
+
+
+def test_a_percent_in_new_sql_is_escaped_in_format_strings(tmp_path: Path) -> None:
+    """`fromQuery("... '%s'", arg)`, `"...".format(arg)` and `String.format(...)` format
+    their query: a `%` the rewrite brings in is written `%%` there, and only there."""
+    engine = _accounts_engine(tmp_path)
+    text = (
+        "object J {\n"
+        '  @BigQueryType.fromQuery("SELECT id, is_eu FROM `acme-prod.d.accounts_v1` '
+        "WHERE id = '%s'\", Id)\n"
+        "  class Row\n"
+        "  val a = \"SELECT is_eu FROM `acme-prod.d.accounts_v1` WHERE id = '%s'\".format(x)\n"
+        "  val b = String.format(\n"
+        '    """SELECT is_eu FROM `acme-prod.d.accounts_v1` WHERE id = \'%s\'""", x)\n'
+        '  val c = "SELECT is_eu FROM `acme-prod.d.accounts_v1`"\n'
+        "}\n"
+    )
+    file = scala_file(text)
+    session = ScioFramework().open(Path("."), engine, [scala_file(_SCIO_SBT, "build.sbt"), file])
+    assert session is not None
+    lines = session.rewrite(file).text.splitlines()
+    assert lines[1] == (
+        "  @BigQueryType.fromQuery(\"SELECT id, region LIKE 'EU%%' AS is_eu FROM "
+        "`acme-prod.d.accounts_v2` WHERE id = '%s'\", Id)"
+    )
+    assert "SELECT region LIKE 'EU%%' AS is_eu FROM" in lines[3]
+    assert "SELECT region LIKE 'EU%%' AS is_eu FROM" in lines[5]
+    assert (
+        lines[6] == "  val c = \"SELECT region LIKE 'EU%' AS is_eu FROM `acme-prod.d.accounts_v2`\""
+    )
+
+
+def test_magnolify_avro_type_binds_its_case_class() -> None:
+    """`AvroType[T].from` on GenericRecords of an old table: T's changed fields and its
+    accesses are flagged; a renamed GenericRecord getter before the conversion is renamed."""
+    text = (
+        "object J {\n"
+        "  case class U(user_id: String, plan: Option[String])\n"
+        "  val avroU = AvroType[U]\n"
+        '  sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"), Format.GenericRecord)\n'
+        '    .filter(r => r.get("email") != null)\n'
+        "    .map(avroU.from)\n"
+        "    .map(u => u.plan)\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    assert '.filter(r => r.get("email_address") != null)' in result.text
+    assert sorted(f.message.split(" ", 1)[0] for f in result.flags) == ["U.plan", "U.plan"]
+    assert rewrite_one(result.text).text == result.text
+
+
+def test_access_comments_go_above_the_statement_not_inside_it() -> None:
+    """Never between chained calls, before `).map(` inside an argument list or inside a
+    lambda's argument list: above the line starting the statement (user comments and
+    trailing comments on the way are skipped); a block lambda's own statements keep theirs."""
+    text = (
+        "object J {\n"
+        "  def main(): Unit = {\n"
+        "    sc.bigQueryStorage(\n"
+        '      Table.Spec("acme-prod:core.users_v1"),\n'
+        '      selectedFields = List("user_id", "plan") // what we need\n'
+        '    ).map(row => row.getString("plan"))\n'
+        '    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"))\n'
+        "      // only active users\n"
+        '      .filter(r => r.getBoolean("is_active"))\n'
+        "      .map(r =>\n"
+        '        r.getString("country"))\n'
+        '    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1")).map { r =>\n'
+        '      val plan = r.getString("plan")\n'
+        "      plan\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    plan = todo('TableRow field "plan" is now subscription.plan', "    ")
+    both = todo(
+        "TableRow field \"is_active\" is now status = 'ACTIVE'; "
+        'TableRow field "country" is now geo.country_code',
+        "    ",
+    )
+    expected = (
+        text.replace("    sc.bigQueryStorage(\n", plan + "\n    sc.bigQueryStorage(\n")
+        .replace(
+            '    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"))\n',
+            both + '\n    sc.bigQueryTable(Table.Spec("acme-prod:core.users_v1"))\n',
+        )
+        .replace(
+            '      val plan = r.getString("plan")\n',
+            "  " + plan + '\n      val plan = r.getString("plan")\n',
+        )
+        .replace("users_v1", "users_v2")
+        .replace('"user_id", "plan"', '"user_id", "subscription.plan"')
+    )
+    assert result.text == expected
+    assert rewrite_one(result.text).text == result.text

@@ -428,11 +428,28 @@ _STORAGE_CALL = re.compile(
 )
 _FIELD_LIST = re.compile(r"(?:selectedFields\s*=\s*)?\b(?:List|Seq)\s*\(")
 _ROW_RESTRICTION = re.compile(r"\b(?:rowRestriction\s*=\s*(?:Some\s*\(\s*)?|Some\s*\(\s*)")
+# magnolify's TableRowType[T] / AvroType[T] and Scio's AvroType[T]: rows converted to T
 _ROW_TYPE_VAL = re.compile(
-    r"\b(?:val|lazy\s+val)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*TableRowType\s*\[\s*(\w+)\s*\]"
+    r"\b(?:val|lazy\s+val)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:TableRowType|AvroType)"
+    r"\s*\[\s*(\w+)\s*\]"
 )
-_ROW_TYPE_FROM = re.compile(r"\s*TableRowType\s*\[\s*(\w+)\s*\]\s*\.\s*from\s*")
-_GETTER = re.compile(r"(get\w*|containsKey|set)\s*\(\s*")
+_ROW_TYPE_FROM = re.compile(
+    r"\s*(?:TableRowType|AvroType)\s*\[\s*(\w+)\s*\]\s*\.\s*(?:from|fromGenericRecord)\s*"
+)
+_CONVERTERS = (".from", ".fromGenericRecord")
+# TableRow getters and setters; GenericRecord's get / put / hasField
+_GETTER = re.compile(r"(get\w*|containsKey|set|put|hasField)\s*\(\s*")
+_WRITERS = ("set", "put")
+_GENERIC_FORMAT = re.compile(r"\bFormat\s*\.\s*GenericRecord")
+# Beam's BigQueryIO reads: read(SchemaAndRecord => T) gives Avro GenericRecords to its
+# function, readTableRows gives TableRows to the pipeline
+_BEAM_READ = re.compile(
+    r"(?<![\w.])BigQueryIO\s*\.\s*(read|readWithSchema|readTableRows|readTableRowsWithSchema)"
+    r"\b\s*(?:\[[^\]\n]*\]\s*)?"
+)
+_BEAM_INPUT = re.compile(r"\.\s*(?:customInput|apply|applyTransform|read)\s*\(")
+_AVRO_CLASS = re.compile(r"@AvroType\s*\.\s*(fromSchema|fromPath|fromSchemaFile)\s*\(")
+_AVRO_FIELD = re.compile(r'\\?"name\\?"\s*:\s*\\?"([A-Za-z_]\w*)\\?"')
 _BOUND_VAL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*$")
 _OBJECT = re.compile(r"\bobject\s+([A-Za-z_]\w*)[^{;\n]*\{")
 _OPTION = re.compile(r"(--[\w.-]+=)([\w`:.\-]+)")
@@ -440,6 +457,11 @@ _VAL_DECL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
 _IMPORT_OBJECT = re.compile(r"\bimport\s+(?:[\w.]*\.)?(\w+)\s*\.\s*(?:_|\{|\w+)")
 _SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
 _TODO = "TODO(data-migration {id})"
+# a line ending so goes on in the next one (Scala infers no semicolon there)
+_CONTINUES = ("(", "[", ",", "=", ".", "+", "&&", "||")
+_FORMAT_CALL = re.compile(r"\.\s*format\s*\(")
+# the first argument of `String.format(` or `fromQuery(`, followed by the format arguments
+_FORMAT_HOLDER = re.compile(r"\b(?:String\s*\.\s*format|fromQuery)\s*\(\s*$")
 STRING_TOKENS = {TokenType.STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING}
 
 
@@ -545,6 +567,7 @@ class _ScalaFile:
         self.code = CodeText(text, self.non_code, self.scan.comments)
         self.starts = [a for a, _ in self.non_code]
         self.literal_starts = [lit.start for lit in self.scan.literals]
+        self.comment_starts = [a for a, _ in self.scan.comments]
         self.by_quote = {
             lit.content_start - (3 if lit.triple else 1): lit for lit in self.scan.literals
         }
@@ -914,12 +937,26 @@ class _ScalaFile:
                     text = self._remargin(edit.start, text)
             if literal.interpolator:
                 text = text.replace("$", "$$")
-            if literal.interpolator == "f":
+            if literal.interpolator == "f" or self._format_string(literal):
                 text = text.replace("%", "%%")
             if (not literal.triple and any(c in text for c in '"\\\n')) or '"""' in text:
                 return self._unfit(literal, "the new SQL holds quotes or line breaks")
             fitted.append(Edit(edit.start, edit.end, text, edit.rule))
         return fitted
+
+    def _format_string(self, literal: ScalaLiteral) -> bool:
+        """Whether the literal is a java format string: `fromQuery("... %s ...", arg)` (the
+        annotation formats its query with the arguments after it), `"...".format(arg)` or
+        `String.format("...", arg)`. A `%` in new text must then be written `%%`."""
+        after = literal.end
+        margin = _STRIP_MARGIN.match(self.text, after)
+        if margin is not None:
+            after = margin.end()
+        after = self.code.blank_end(after)
+        if _FORMAT_CALL.match(self.text, after):
+            return True
+        before = self.text[max(0, literal.start - 80) : literal.start]
+        return bool(_FORMAT_HOLDER.search(before)) and self.text[after : after + 1] == ","
 
     def _unfit(self, literal: ScalaLiteral, why: str) -> None:
         self._flag(
@@ -1179,6 +1216,7 @@ class _ScalaFile:
                 )
                 if rows is not None:
                     self._flow(self._receiver_start(match.start()), close + 1, rows, 0)
+        self._beam_reads()
         self._declared_values(classes)
 
     def _rows_of_read(
@@ -1186,7 +1224,10 @@ class _ScalaFile:
     ) -> _Rows | None:
         table = self._first_arg_table(open_index, close)
         if method in _UNTYPED_READS:
-            return _Rows("TableRow", table[0], "row") if table else None
+            if table is None:
+                return None
+            generic = _GENERIC_FORMAT.search(self.text, open_index, close)  # Avro records
+            return _Rows("GenericRecord" if generic else "TableRow", table[0], "row")
         if cls is None:
             return None
         cls = cls.rsplit(".", 1)[-1]
@@ -1280,34 +1321,117 @@ class _ScalaFile:
     def _follow_def(self, reference: str, rows: _Rows) -> bool:
         """`.map(toKey)` or `.flatMap(Util.toKey)` where this file defines `def toKey(row: T)`
         with one parameter: its body reads the rows. True when such a def was found."""
+        found = self._one_param_def(reference)
+        if found is None:
+            return False
+        param, body, close = found
+        pattern = re.compile(rf"(?<![\w.$]){re.escape(param)}\s*\.\s*(?=[A-Za-z_])")
+        for use in pattern.finditer(self.text, body, close):
+            if self._in_code(use.end()):
+                self._field_access(use.end(), rows)
+        return True
+
+    def _one_param_def(self, reference: str, param_type: str = r"[\w.\[\]]+"):
+        """(parameter, body start, body end) of the file's `def name(p: T) = ...`."""
         name = reference.rsplit(".", 1)[-1]
         found = None
         for start, end in self.scan.code_spans(len(self.text)):
             found = found or re.compile(
-                rf"\bdef\s+{re.escape(name)}\s*\(\s*([A-Za-z_]\w*)\s*:\s*[\w.\[\]]+\s*\)"
+                rf"\bdef\s+{re.escape(name)}\s*\(\s*([A-Za-z_]\w*)\s*:\s*{param_type}\s*\)"
                 r"[^=]*=\s*"
             ).search(self.text, start, end)
         if found is None:
-            return False
+            return None
         body = self.code.blank_end(found.end())
         if self.text[body : body + 1] == "{":
             close = self.code.matching(body) or len(self.text)
         else:
             close = self.text.find("\n", body)
             close = len(self.text) if close == -1 else close
-        pattern = re.compile(rf"(?<![\w.$]){re.escape(found.group(1))}\s*\.\s*(?=[A-Za-z_])")
-        for use in pattern.finditer(self.text, body, close):
-            if self._in_code(use.end()):
+        return found.group(1), body, close
+
+    # -------------------------------------------------------------- Beam reads
+
+    def _beam_reads(self) -> None:
+        """Beam's `BigQueryIO.read(parse).from(<table>)` hands each Avro GenericRecord of the
+        table to `parse` (`sr.getRecord.get("country")`); `BigQueryIO.readTableRows().from(
+        <table>)` inside `sc.customInput(...)` gives TableRows to the rest of the chain."""
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _BEAM_READ.finditer(self.text, start, end):
+                method, after, region = match.group(1), match.end(), None
+                if self.text[after : after + 1] in ("(", "{"):
+                    close = self.code.matching(after)
+                    if close is None:
+                        continue
+                    region, after = (after + 1, close), close + 1
+                table = None
+                for step in self.code.steps(after):
+                    if step.method == "from" and step.open is not None:
+                        table = self._first_arg_table(step.open, step.close)
+                        break
+                if table is None:
+                    continue
+                if method.startswith("readTableRows"):
+                    self._beam_input_rows(match.start(), _Rows("TableRow", table[0], "row"))
+                elif region is not None:
+                    self._parse_function(*region, _Rows("GenericRecord", table[0], "row"))
+
+    def _beam_input_rows(self, offset: int, rows: _Rows) -> None:
+        """The rows of a Beam read given to `sc.customInput(name, <read>)` (or `apply`)."""
+        enclosing = None
+        for start, end in self.scan.code_spans(len(self.text)):
+            for call in _BEAM_INPUT.finditer(self.text, start, min(end, offset)):
+                close = self.code.matching(call.end() - 1)
+                if close is not None and close > offset:
+                    enclosing = (call, close)  # the innermost: the last one opened
+        if enclosing is not None:
+            call, close = enclosing
+            self._flow(self._receiver_start(call.start()), close + 1, rows, 0)
+
+    def _parse_function(self, start: int, end: int, rows: _Rows) -> None:
+        """The records a `SchemaAndRecord => T` function reads: `sr.getRecord.get("x")`, or a
+        val holding `sr.getRecord`. The function is a lambda, an anonymous
+        `SerializableFunction` (its `def apply(sr: SchemaAndRecord)`) or a def of the file."""
+        region = self.text[start:end]
+        param = lambda_param(region)
+        if param is None:
+            applied = re.search(r"\bdef\s+apply\s*\(\s*([A-Za-z_]\w*)\s*:", region)
+            param = applied.group(1) if applied else None
+        reference = method_reference(region) if param is None else None
+        if reference is not None:
+            found = self._one_param_def(reference, r"SchemaAndRecord")
+            if found is None:
+                self._flag(
+                    start,
+                    FlagReason.UNRESOLVED_REFERENCE,
+                    f"Avro records of {self.engine.new_for[rows.old]} go to {reference}, which "
+                    "gaggle does not follow: check the columns it reads",
+                )
+                return
+            param, start, end = found
+        if param is None:
+            return
+        record = rf"(?<![\w.$]){re.escape(param)}\s*\.\s*getRecord\b(?:\s*\(\s*\))?"
+        for use in re.finditer(record + r"\s*\.\s*(?=[A-Za-z_])", self.text[:end]):
+            if use.start() >= start and self._in_code(use.start()):
                 self._field_access(use.end(), rows)
-        return True
+        holder = re.compile(rf"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*{record}(?!\s*\.)")
+        for held in holder.finditer(self.text, start, end):
+            if not self._in_code(held.start()):
+                continue
+            value = re.compile(rf"(?<![\w.$]){re.escape(held.group(1))}\s*\.\s*(?=[A-Za-z_])")
+            for use in value.finditer(self.text, held.end(), end):
+                if self._in_code(use.end()):
+                    self._field_access(use.end(), rows)
 
     def _row_type(self, region: str) -> str | None:
         found = _ROW_TYPE_FROM.fullmatch(region)
         if found:
             return found.group(1)
         reference = method_reference(region)
-        if reference and reference.endswith(".from"):
-            return self.row_types.get(reference[: -len(".from")])
+        for converter in _CONVERTERS:
+            if reference and reference.endswith(converter):
+                return self.row_types.get(reference[: -len(converter)])
         return None
 
     def _lambda(self, start: int, end: int, rows: _Rows) -> None:
@@ -1345,12 +1469,40 @@ class _ScalaFile:
         """A plain case class bound to an old table: its changed fields are flagged."""
         declared = re.search(rf"\bcase\s+class\s+{re.escape(cls)}\s*\(", self.text)
         if declared is None or not self._in_code(declared.start()):
+            self._avro_declaration(cls, old)
             return
         close = self.code.matching(declared.end() - 1)
         rows = _Rows(cls, old, "bound")
         for param in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)\s*:", self.text[: close or 0]):
             if param.start() > declared.end() and self._in_code(param.start()):
                 self._field_access(param.start(), rows)
+
+    def _avro_declaration(self, cls: str, old: TableName) -> None:
+        """`@AvroType.fromSchema("{...}") class T` (or `fromPath`) bound to an old table: the
+        schema's changed fields are flagged above the annotation (a schema file elsewhere
+        is named in a flag, its fields must be checked by hand)."""
+        for start, end in self.scan.code_spans(len(self.text)):
+            for match in _AVRO_CLASS.finditer(self.text, start, end):
+                close = self.code.matching(match.end() - 1)
+                named = _CLASS_AFTER.match(self.text, close + 1) if close is not None else None
+                if named is None or named.group(1) != cls:
+                    continue
+                new = self.engine.new_for[old]
+                if match.group(1) != "fromSchema":
+                    self._flag(
+                        match.start(),
+                        FlagReason.UNRESOLVED_REFERENCE,
+                        f"{cls} gets its fields from an Avro schema file and is read from {new} "
+                        "after the migration: make the schema match the new columns",
+                    )
+                    return
+                changes = self.session.changes[old]
+                why = f"{cls} is read from {new} after the migration: its Avro schema must match"
+                for field_name in _AVRO_FIELD.finditer(self.text, match.end(), close):
+                    change = changes.get(field_name.group(1).lower())
+                    if change is not None:
+                        self._access(match.start(), f"{cls}.", change, why)
+                return
 
     def _field_access(self, offset: int, rows: _Rows) -> None:
         if offset in self.seen_accesses:
@@ -1366,13 +1518,13 @@ class _ScalaFile:
             change = changes.get(literal.content(self.text).lower())
             if change is None:
                 return
-            if change.rename is not None and getter.group(1) != "set":
+            if change.rename is not None and getter.group(1) not in _WRITERS:
                 self.edits.append(
                     Edit(literal.content_start, literal.content_end, change.rename, "column")
                 )
                 return
-            why = f"the TableRow is read from {new} after the migration"
-            self._access(literal.start, "TableRow field ", change, why)
+            why = f"the {rows.label} is read from {new} after the migration"
+            self._access(literal.start, f"{rows.label} field ", change, why)
             return
         name = _PLAIN_NAME.match(self.text, offset)
         change = changes.get(name.group(0).lower()) if name else None
@@ -1392,14 +1544,13 @@ class _ScalaFile:
         self._access(offset, rows.label + ".", change, why)
 
     def _access(self, offset: int, label: str, change: _FieldChange, why: str) -> None:
-        quote = '"' if label.startswith("TableRow") else ""
+        quote = '"' if label.endswith(" field ") else ""
         parts = [f"{label}{quote}{path}{quote} {phrase}" for path, phrase in change.parts]
         reason = FlagReason.MANUAL_COLUMN if change.manual else FlagReason.UNRESOLVED_REFERENCE
         self._flag(
             offset, reason, f"{'; '.join(parts)}: {why}; fix this access by hand", note=False
         )
-        line, _ = self.index.position(offset)
-        entries = self.accesses.setdefault(line, [])
+        entries = self.accesses.setdefault(self._anchor_line(offset), [])
         entries.extend(p for p in parts if p not in entries)
 
     # -------------------------------------------------------------- comments
@@ -1437,9 +1588,11 @@ class _ScalaFile:
             notes.append(message)
 
     def _anchor_line(self, offset: int) -> int:
-        """The line a comment about offset goes above: the first line of the annotation or
-        statement holding it, never a line inside a string."""
+        """The line a comment about offset goes above: the first line of the statement (or
+        annotation) holding it, never a line inside a string, between chained calls
+        (`.map(...)`) or inside an argument list, where a comment would be hard to read."""
         line = self.index.position(self._statement_offset(offset))[0]
+        openers, closers = self._brackets()
         for _ in range(200):
             if line <= 1:
                 break
@@ -1448,15 +1601,75 @@ class _ScalaFile:
             if span is not None:
                 line = self.index.position(self._statement_offset(span[0]))[0]
                 continue
-            if self._inside_non_code(start - 1) or self._comment_at(start - 2):
+            text = self.index.line_text(line)
+            first = start + len(text) - len(text.lstrip())
+            if first in closers:  # `).map(`, `}.filter(`: the line of the opening bracket
+                line = self.index.position(closers[first])[0]
+                continue
+            opener = openers.get(line)
+            if opener is not None and self.text[opener] in "([":
+                line = self.index.position(opener)[0]  # inside an argument list
+                continue
+            previous = self._previous_code_line(line)
+            if previous is None:
                 break
-            current = self.index.line_text(line).strip()
-            previous = self.index.line_text(line - 1).rstrip()
-            if current.startswith((".", ")")) or previous.endswith(("(", ",", "=", ".")):
-                line -= 1
+            if text.lstrip().startswith(".") or previous[1].endswith(_CONTINUES):
+                line = previous[0]
                 continue
             break
         return line
+
+    def _brackets(self) -> tuple[dict[int, int], dict[int, int]]:
+        """(line -> innermost bracket open at its start, closing -> opening bracket offset),
+        over code only (literals and comments skipped)."""
+        if hasattr(self, "_bracket_maps"):
+            return self._bracket_maps
+        openers: dict[int, int] = {}
+        closers: dict[int, int] = {}
+        stack: list[int] = []
+        text, skip, line, i = self.text, self.code.skip, 1, 0
+        while i < len(text):
+            if i in skip:
+                end = max(skip[i], i + 1)
+                for _ in range(text.count("\n", i, end)):
+                    line += 1
+                    if stack:
+                        openers[line] = stack[-1]
+                i = end
+                continue
+            ch = text[i]
+            if ch in "([{":
+                stack.append(i)
+            elif ch in ")]}" and stack:
+                closers[i] = stack.pop()
+            elif ch == "\n":
+                line += 1
+                if stack:
+                    openers[line] = stack[-1]
+            i += 1
+        self._bracket_maps = openers, closers
+        return self._bracket_maps
+
+    def _previous_code_line(self, line: int) -> tuple[int, str] | None:
+        """The nearest line above with code (blank and comment-only lines skipped), and its
+        code with comments removed and trailing blanks stripped."""
+        for number in range(line - 1, 0, -1):
+            start = self.index.line_start(number)
+            end = start + len(self.index.line_text(number))
+            code, cursor = [], start
+            position = max(0, bisect.bisect_right(self.comment_starts, start) - 1)
+            for a, b in self.scan.comments[position:]:
+                if a >= end:
+                    break
+                if b <= cursor:
+                    continue
+                code.append(self.text[cursor : max(a, cursor)])
+                cursor = min(max(b, cursor), end)
+            code.append(self.text[cursor:end])
+            stripped = "".join(code).rstrip()
+            if stripped.strip():
+                return number, stripped
+        return None
 
     def _statement_offset(self, offset: int) -> int:
         span = self._inside_non_code(offset)
@@ -1474,19 +1687,6 @@ class _ScalaFile:
             if a < offset < b:
                 return a, b
         return None
-
-    def _comment_at(self, offset: int) -> bool:
-        position = bisect.bisect_right(self.starts, offset) - 1
-        if position < 0:
-            return False
-        a, b = self.non_code[position]
-        return a <= offset < b and (a, b) in self.comment_spans
-
-    @property
-    def comment_spans(self) -> set[tuple[int, int]]:
-        if not hasattr(self, "_comment_spans"):
-            self._comment_spans = set(self.scan.comments)
-        return self._comment_spans
 
     def _in_code(self, offset: int) -> bool:
         position = bisect.bisect_right(self.starts, offset) - 1

@@ -37,11 +37,11 @@ object StorageJob {
     sc.typedBigQuery[Young]().map(y => y.user_id).saveAsTextFile(args("b"))
     sc.typedBigQuery[SwedishOrders]().map(o => o.country).saveAsTextFile(args("c"))
 
+    // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
     sc.bigQueryStorage(
       Table.Spec("acme-prod:core.users_v2"),
       selectedFields = List("user_id", "subscription.plan", "labels"),
       rowRestriction = "subscription.plan = 'pro' AND geo.region = 'EMEA'"
-    // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
     ).map(row => row.getString("plan")).saveAsTextFile(args("d"))
 
     sc.run()

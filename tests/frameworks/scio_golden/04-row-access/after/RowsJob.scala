@@ -29,20 +29,20 @@ object RowsJob {
 
     // TODO(data-migration users_v2): User.is_active is now status = 'ACTIVE'. See https://wiki.example.com/data/users-v2
     val users = sc.typedBigQuery[User]().filter(_.is_active.contains(true))
+    // TODO(data-migration users_v2): User.country is now geo.country_code. See https://wiki.example.com/data/users-v2
     users
-      // TODO(data-migration users_v2): User.country is now geo.country_code. See https://wiki.example.com/data/users-v2
       .map(u => Result(u.country.getOrElse("??"), u.email_address.getOrElse(""), 1L))
       .saveAsTypedBigQueryTable(Table.Spec("acme-prod:reporting.users_by_country"))
 
+    // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
     sc.bigQueryTable(Table.Spec("acme-prod:core.users_v2"))
-      // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
       .filter(r => r.getString("plan") == "pro")
       .map(r => (r.getString("email_address"), r.get("labels"), r.getString("user_id")))
       .saveAsTextFile(args("out") + "-tablerows")
 
+    // TODO(data-migration users_v2): UserRecord.country is now geo.country_code. See https://wiki.example.com/data/users-v2
     sc.bigQueryTable(Table.Spec("acme-prod:core.users_v2"))
       .map(userRecords.from)
-      // TODO(data-migration users_v2): UserRecord.country is now geo.country_code. See https://wiki.example.com/data/users-v2
       .map(rec => rec.country.getOrElse(""))
       .saveAsTextFile(args("out") + "-magnolify")
 

@@ -12,9 +12,9 @@ object PlanJob {
       selectedFields = List("user_id", "subscription.plan", "last_seen_at"),
       rowRestriction = "subscription.plan = 'pro'"
     )
+    // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
     users
       .filter(r => r.getString("last_seen_at") != null)
-      // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
       .map(r => r.getString("plan"))
       .saveAsTextFile(args("out"))
     sc.bigQueryTable(Table.Spec(Archive))

@@ -12,16 +12,16 @@ object DefaultInputJob {
   def main(cmdlineArgs: Array[String]): Unit = {
     val (sc, args) = ContextAndArgs(cmdlineArgs)
     val table = Table.Spec(args.getOrElse("input", Defaults.USERS_TABLE))
+    // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
     sc.bigQueryTable(table)
-      // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
       .map(row => (row.getString("plan"), row.getLong("lifetime_orders")))
       .saveAsTextFile(args("output"))
+    // TODO(data-migration users_v2): Row.plan is now subscription.plan. See https://wiki.example.com/data/users-v2
     sc.typedBigQueryStorageMagnolify[Row](
         table,
         selectedFields = List("user_id", "subscription.plan"),
         rowRestriction = "subscription.plan IS NOT NULL"
       )
-      // TODO(data-migration users_v2): Row.plan is now subscription.plan. See https://wiki.example.com/data/users-v2
       .map(_.plan)
       .saveAsTextFile(args("output") + "-plans")
     sc.run()
