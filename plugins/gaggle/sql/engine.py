@@ -1083,8 +1083,9 @@ class _FileRewrite:
         for use in sorted(self.manual, key=lambda u: u.offset):
             line, column = self.index.position(use.offset)
             by_line.setdefault(line, [])
-            if use.column not in [u.column for u in by_line[line]]:
-                by_line[line].append(use)
+            if use.column in [u.column for u in by_line[line]]:
+                continue  # one comment and one flag per manual column and line
+            by_line[line].append(use)
             self.flags.append(
                 Flag(
                     line,
