@@ -119,6 +119,8 @@ class SqlRewriter:
         self.new_for = {pair.old: pair.new for pair in migration.tables}
 
     def rewrite(self, text: str, resolve_template: TemplateResolver | None = None) -> RewriteResult:
+        if resolve_template is None and not self.tables.may_mention(text):
+            return RewriteResult(text, text)  # no spelling of an old table: nothing to parse
         try:
             return _FileRewrite(self, text, resolve_template).run()
         except Exception as err:  # a bug must never corrupt a file or stop a fleet run
