@@ -348,3 +348,23 @@ def test_the_prefilter_knows_wildcard_and_qualified_spellings():
     assert matcher.mentions_qualified("`acme-prod`.`analytics`.`events_*`")
     assert not matcher.mentions_qualified("see analytics_v2.events_20240101 and events_x")
     assert not matcher.may_mention("FROM app_events_20240101")
+
+
+def test_an_internal_error_keeps_its_traceback_in_the_report(monkeypatch):
+    import gaggle.sql.engine as engine_module
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug in gaggle")
+
+    monkeypatch.setattr(engine_module, "traverse_scope", broken)  # sqlglot's, made to fail
+    query = "SELECT u.country FROM core.users_v1 u"
+    result = ENGINE.rewrite(query)
+    assert result.text == query  # the file is left unchanged
+    (flag,) = result.flags
+    assert (
+        flag.reason == FlagReason.INTERNAL_ERROR
+        and flag.message == "ZeroDivisionError: a bug in gaggle"
+    )
+    assert "Traceback (most recent call last)" in flag.traceback
+    assert "raise ZeroDivisionError" in flag.traceback
+    assert result.to_dict()["flags"][0]["traceback"] == flag.traceback

@@ -10,6 +10,7 @@ that the engine did not place. Rewriting never raises: a failure leaves the text
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -124,7 +125,13 @@ class SqlRewriter:
         try:
             return _FileRewrite(self, text, resolve_template).run()
         except Exception as err:  # a bug must never corrupt a file or stop a fleet run
-            flag = Flag(1, 1, FlagReason.INTERNAL_ERROR, f"{type(err).__name__}: {err}")
+            flag = Flag(
+                1,
+                1,
+                FlagReason.INTERNAL_ERROR,
+                f"{type(err).__name__}: {err}",
+                traceback.format_exc(),
+            )
             return RewriteResult(text, text, flags=[flag])
 
     def old_schema(self, old: TableName) -> TableSchema:
