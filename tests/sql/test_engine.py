@@ -15,6 +15,7 @@ from gaggle.names import TableName
 from gaggle.spec import load_migration
 from gaggle.sql import FlagReason, SqlRewriter, TemplateTable
 from gaggle.validation.equivalence import Outcome, _database, check_equivalence
+from sqlglot import exp
 
 from tests.conftest import DEMO_MIGRATION
 
@@ -351,12 +352,12 @@ def test_the_prefilter_knows_wildcard_and_qualified_spellings():
 
 
 def test_an_internal_error_keeps_its_traceback_in_the_report(monkeypatch):
-    import gaggle.sql.engine as engine_module
+    import gaggle.sql.frames as frames_pass
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug in gaggle")
 
-    monkeypatch.setattr(engine_module, "traverse_scope", broken)  # sqlglot's, made to fail
+    monkeypatch.setattr(frames_pass, "traverse_scope", broken)  # sqlglot's, made to fail
     query = "SELECT u.country FROM core.users_v1 u"
     result = ENGINE.rewrite(query)
     assert result.text == query  # the file is left unchanged
@@ -368,3 +369,29 @@ def test_an_internal_error_keeps_its_traceback_in_the_report(monkeypatch):
     assert "Traceback (most recent call last)" in flag.traceback
     assert "raise ZeroDivisionError" in flag.traceback
     assert result.to_dict()["flags"][0]["traceback"] == flag.traceback
+
+
+def test_a_statement_that_fails_is_dropped_whole_and_the_others_kept(monkeypatch):
+    """Edits are buffered per statement: the failing one leaves no half-applied edit
+    (not even its table rename) and is flagged; the statement before it is migrated."""
+    import gaggle.sql.frames as frames_pass
+    from sqlglot.errors import OptimizeError
+
+    real = frames_pass.traverse_scope
+
+    def fails_on_joins(root):
+        if root.find(exp.Join) is not None:
+            raise OptimizeError("scope analysis failed")
+        return real(root)
+
+    monkeypatch.setattr(frames_pass, "traverse_scope", fails_on_joins)
+    text = (
+        "SELECT u.country FROM core.users_v1 u;\n"
+        "SELECT u.email, o.order_id FROM core.users_v1 u JOIN sales.orders o ON o.user_id = u.user_id;\n"
+    )
+    result = ENGINE.rewrite(text)
+    first, second = result.text.splitlines()
+    assert first == "SELECT u.geo.country_code AS country FROM core.users_v2 u;"
+    assert second == text.splitlines()[1]
+    assert [(f.line, f.reason) for f in result.flags] == [(2, FlagReason.UNRESOLVED_REFERENCE)]
+    assert "scope analysis failed" in result.flags[0].message
