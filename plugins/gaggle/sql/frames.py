@@ -230,7 +230,7 @@ def _source(ctx: RewriteContext, alias: str, src: exp.Expr | Scope) -> Source:
             return Source("known", alias, schema_names(ctx.engine.migration.schema(name)))
         return Source("unknown", alias, None)
     if isinstance(src.expression, exp.Unnest):
-        return Source("value", alias, frozenset({alias.lower()}))
+        return Source("value", alias, frozenset({alias.lower()}), node=src.expression)
     return Source("derived", alias, _output_names(ctx, src.expression))
 
 

@@ -49,18 +49,18 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
             if not any(s.kind == "old" for s in frame.sources.values()):
                 continue
             start = star.meta["start"]
-            using = len(frame.sources) > 1 and any(
-                j.args.get("using") for j in select.args.get("joins") or []
-            )
-            pieces = _expand_over_using(ctx, frame, star) if using else None
-            if using and pieces is None:
+            expanded = _expand_all(ctx, frame, star)
+            if expanded is None:
+                using = any(j.args.get("using") for j in select.args.get("joins") or [])
                 ctx.flag_at(
                     (start, star.meta["end"] + 1),
-                    FlagReason.STAR_OVER_USING_JOIN,
-                    "SELECT * over a USING join with an old table: list the columns by hand",
+                    FlagReason.STAR_OVER_USING_JOIN if using else FlagReason.UNRESOLVED_REFERENCE,
+                    "SELECT * over an old table and sources gaggle cannot list exactly "
+                    f"({'USING joins' if using else 'an UNNEST or a source without schema'}): "
+                    "list the columns by hand",
                 )
                 continue
-            pieces = pieces or _expand_all(ctx, frame, star)
+            pieces = expanded
         if start is None:
             continue
         end = _star_end(ctx, star)
@@ -120,39 +120,18 @@ def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star
     return True
 
 
-def _expand_all(ctx: RewriteContext, frame: Frame, star: exp.Star) -> list[str]:
+def _expand_all(ctx: RewriteContext, frame: Frame, star: exp.Star) -> list[str] | None:
+    """`*` over the frame's sources, as BigQuery orders it: with one USING join the USING
+    columns first (merged, unqualified), then each source's columns in FROM order (an
+    UNNEST's element, then its offset). None when gaggle cannot list it exactly (several
+    USING joins, a renamed USING column, an UNNEST whose element type it cannot tell, an
+    EXCEPT or REPLACE name of a source without schema): the caller flags it."""
     if len(frame.sources) == 1:
         return [_expand(ctx, next(iter(frame.sources.values())), star, None)]
-    pieces = []
-    for alias in frame.from_order:
-        source = frame.sources.get(alias)
-        if source is None:
-            continue
-        if source.kind == "old":
-            qualifier = source.alias if source.has_alias else ctx.engine.new_for[source.old].table
-            pieces.append(_expand(ctx, source, star, qualifier))
-        elif source.kind == "value":
-            pieces.append(source.alias)
-        else:
-            pieces.append(f"{source.alias}.*")
-    return pieces
-
-
-def _expand_over_using(ctx: RewriteContext, frame: Frame, star: exp.Star) -> list[str] | None:
-    """`*` over one USING join, as BigQuery orders it: the USING columns first (merged,
-    unqualified), then each source's other columns in FROM order. None when gaggle
-    cannot list it exactly (several USING joins, a renamed USING column, an EXCEPT or
-    REPLACE name of a source without schema): the caller flags it."""
-    select = frame.select
-    assert select is not None
-    joins = select.args.get("joins") or []
-    using_joins = [j for j in joins if j.args.get("using")]
-    if len(using_joins) != 1 or len(frame.from_order) != len(joins) + 1:
+    using = _using_keys(ctx, frame)
+    if using is None:
         return None
-    keys = [item.name for item in using_joins[0].args["using"]]
-    if any(columns.renamed_by_old(ctx, frame, key) for key in keys):
-        return None
-    merged_until = joins.index(using_joins[0]) + 1  # sources before it lose the keys
+    keys, merged_until = using
     lowered = {key.lower() for key in keys}
     excluded = {c.name.lower() for c in star.args.get("except_") or []}
     replaced = _replace_items(ctx, star)
@@ -163,7 +142,7 @@ def _expand_over_using(ctx: RewriteContext, frame: Frame, star: exp.Star) -> lis
     blocks: list[tuple[int, Source, set[str]]] = []
     for index, alias in enumerate(frame.from_order):
         source = frame.sources.get(alias)
-        if source is None or source.kind == "value":
+        if source is None:
             return None
         drop = lowered if index <= merged_until else set()
         if source.kind == "old":
@@ -174,6 +153,11 @@ def _expand_over_using(ctx: RewriteContext, frame: Frame, star: exp.Star) -> lis
             for name in names:
                 left_replaced.pop(name, None)
             pieces.append(text)
+        elif source.kind == "value":
+            element = _unnest_items(ctx, frame, source)
+            if element is None or drop & {source.alias.lower()}:
+                return None
+            pieces += element
         else:
             blocks.append((len(pieces), source, set(drop)))
             pieces.append("")
@@ -190,6 +174,62 @@ def _expand_over_using(ctx: RewriteContext, frame: Frame, star: exp.Star) -> lis
     if left_excluded or left_replaced:
         return None
     return [p for p in pieces if p]
+
+
+def _using_keys(ctx: RewriteContext, frame: Frame) -> tuple[list[str], int] | None:
+    """The USING columns of the frame's one USING join and the position of the last source
+    they merge; ([], -1) without one; None when `*` cannot be listed exactly."""
+    select = frame.select
+    assert select is not None
+    joins = select.args.get("joins") or []
+    if any(k.startswith("unnest#") for k in frame.sources):
+        return None  # an UNNEST without alias exposes STRUCT fields gaggle cannot list
+    if len(frame.from_order) != len(joins) + 1:
+        return None
+    using_joins = [j for j in joins if j.args.get("using")]
+    if not using_joins:
+        return [], -1
+    keys = [item.name for item in using_joins[0].args["using"]]
+    if len(using_joins) > 1 or any(columns.renamed_by_old(ctx, frame, key) for key in keys):
+        return None
+    return keys, joins.index(using_joins[0]) + 1
+
+
+def _unnest_items(ctx: RewriteContext, frame: Frame, source: Source) -> list[str] | None:
+    """What `*` yields for an aliased UNNEST of scalars: the element column `x`, then the
+    offset column. None for an array of STRUCTs (whether `*` yields the STRUCT or its
+    fields there is engine-specific: DuckDB and BigQuery's documentation disagree) and
+    when the element type is not known (not an old table's column nor a literal)."""
+    node = source.node
+    if not isinstance(node, exp.Unnest) or len(node.expressions) != 1:
+        return None
+    argument = node.expressions[0]
+    element: str | None = None
+    if isinstance(argument, exp.Array) and all(
+        isinstance(e, exp.Literal) for e in argument.expressions
+    ):
+        element = source.alias
+    elif isinstance(argument, exp.Column) and not isinstance(argument.this, exp.Star):
+        names = [p.name for p in argument.parts]
+        owner = frame.lookup_alias(names[0]) if len(names) > 1 else None
+        path = tuple(names[1:]) if owner is not None else tuple(names)
+        if owner is None:
+            owners = [
+                s for s in frame.sources.values() if s.columns and names[0].lower() in s.columns
+            ]
+            owner = owners[0] if len(owners) == 1 else None
+        if owner is not None and owner.kind == "old":
+            field = ctx.engine.old_schema(owner.old).find(path)
+            if field is not None and field.is_repeated and not field.is_struct:
+                element = source.alias
+    if element is None:
+        return None
+    offset = node.args.get("offset")
+    if not offset:
+        return [element]
+    if isinstance(offset, exp.Identifier):
+        return [element, offset.name]
+    return None
 
 
 def _expand(
