@@ -110,13 +110,17 @@ def _resolve_unqualified(
 
 
 def _refers_to_output_alias(frame: Frame, column: exp.Column, name: str) -> bool:
-    """ORDER BY country may name the SELECT's output column rather than a source column."""
+    """ORDER BY country may name the SELECT's output column rather than a source column:
+    SELECT-list aliases win in GROUP BY, HAVING, QUALIFY and ORDER BY, except inside an
+    aggregate's arguments there (`HAVING SUM(mrr_usd) > 0` sums the source column)."""
     select = frame.select
     if select is None or column.table:
         return False
     node: exp.Expr = column
     while node.parent is not None and node.parent is not select:
         node = node.parent
+        if isinstance(node, exp.AggFunc):
+            return False
     if node.parent is not select or node.arg_key not in CLAUSES_SEEING_ALIASES:
         return False
     return name.lower() in {p.alias_or_name.lower() for p in select.expressions}

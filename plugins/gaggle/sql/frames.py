@@ -217,7 +217,23 @@ def _frame(ctx: RewriteContext, scope: Scope) -> Frame:
             # UNNEST of STRUCTs without alias exposes the fields as columns: names
             # gaggle cannot list, so unqualified names there are not resolved.
             sources[f"unnest#{id(item)}"] = Source("unknown", "UNNEST(...)", None, node=item)
-    return Frame(sources, list(scope.columns), select, order)
+    return Frame(sources, _written_columns(scope), select, order)
+
+
+def _written_columns(scope: Scope) -> list[exp.Column]:
+    """The scope's columns plus the bare names in its HAVING, QUALIFY and ORDER BY that
+    sqlglot leaves out (it cannot tell a SELECT-list alias from a source column there);
+    the columns pass decides, aliases winning except inside an aggregate."""
+    select = scope.expression
+    columns = list(scope.columns)
+    seen = {id(c) for c in columns}
+    for key in ("having", "qualify", "order"):
+        clause = select.args.get(key)
+        for column in clause.find_all(exp.Column) if clause is not None else []:
+            if id(column) not in seen and scope_owner(column) is select:
+                seen.add(id(column))
+                columns.append(column)
+    return columns
 
 
 def _source(ctx: RewriteContext, alias: str, src: exp.Expr | Scope) -> Source:
