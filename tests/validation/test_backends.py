@@ -266,33 +266,42 @@ def _git(repo: Path, *args: str) -> None:
     )  # fmt: skip
 
 
-def test_validate_base_checks_a_persons_edit_of_the_rewrite(tmp_path: Path):
-    """gaggle rewrote the repo, then a person edited the rewrite by hand: `--base` compares
-    the commit before the migration with the working tree, whoever wrote it."""
+def test_validate_base_checks_a_persons_edit_of_the_rewrite(tmp_path: Path, capsys, monkeypatch):
+    """gaggle rewrote the repo and left a TODO for a manual column; a person then resolved
+    it by hand. `--base` compares the commit before the migration with the working tree,
+    whoever wrote it: a correct fix passes, a wrong one is caught with the column named."""
+    from gaggle.cli import main
+
     repo = tmp_path / "consumer"
     (repo / "sql").mkdir(parents=True)
-    job = repo / "sql" / "signups.sql"
-    job.write_text(ORIGINAL)
+    job = repo / "sql" / "buckets.sql"
+    job.write_text(
+        "SELECT u.user_id, u.age_bucket, u.signup_ms\nFROM `acme-prod.core.users_v1` AS u\n"
+    )
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "before the migration")
-    gaggle = Path(sys.executable).parent / "gaggle"
-    command = [str(gaggle), "validate", "--migration", str(DEMO_MIGRATION), "--base", "main"]
+    migration = ["--migration", str(DEMO_MIGRATION)]
+    assert main(["rewrite", *migration, str(repo)]) == 0
+    rewritten = job.read_text()
+    assert "TODO(data-migration users_v2): age_bucket" in rewritten
+    validate = ["validate", *migration, "--base", "main"]
+    capsys.readouterr()
+    assert main([*validate, str(repo)]) == 1  # the rewrite alone still reads age_bucket
 
-    job.write_text(RIGHT_FIX)
-    good = subprocess.run([*command, str(repo)], capture_output=True, text=True)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "1 statements checked with offline: 0 with problems" in good.stdout
+    right = "CASE WHEN u.birth_year >= 2000 THEN 'young' ELSE 'other' END AS age_bucket"
+    job.write_text(rewritten.replace("u.age_bucket", right))
+    assert main([*validate, str(repo)]) == 0, capsys.readouterr().out
+    assert "1 statements checked with offline: 0 with problems" in capsys.readouterr().out
 
-    job.write_text(WRONG_FIX)
-    bad = subprocess.run(command, capture_output=True, text=True, cwd=repo)  # REPO defaults to .
-    assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert "signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP" in bad.stdout
+    job.write_text(rewritten.replace("u.age_bucket", "u.birth_year AS age_bucket"))
+    monkeypatch.chdir(repo)
+    assert main(validate) == 1  # REPO defaults to the working directory
+    out = capsys.readouterr().out
+    assert "age_bucket changes from age_bucket STRING to age_bucket INT64" in out
 
-    unknown = subprocess.run(
-        [*command[:-1], "no-such-ref", str(repo)], capture_output=True, text=True
-    )
-    assert unknown.returncode == 2 and "no-such-ref" in unknown.stderr
+    assert main([*validate[:-1], "no-such-ref", str(repo)]) == 2
+    assert "no-such-ref" in capsys.readouterr().err
 
 
 STAR_ORIGINAL = (
