@@ -44,6 +44,7 @@ class CompileError(Exception):
 class DbtTarget:
     project: str  # the BigQuery project models are built in
     dataset: str  # the dataset models are built in
+    renderer: str = "fast"  # fast (DbtRenderer) or dbt-core (gaggle.frameworks.dbt_core)
 
 
 class DbtRenderer:
