@@ -193,7 +193,7 @@ def test_a_var_holding_a_source_call_follows_the_source_and_needs_no_edit(tmp_pa
     outcome = rewrite_repo(work, SHOP, write=True)
     model = (work / "models/m.sql").read_text()
     assert "FROM {{ var('orders') }} o" in model and "FORMAT_DATE('%Y%m%d', o.order_date)" in model
-    assert "_v2\"" in (work / "models/sources.yml").read_text()  # the source moved as a whole
+    assert '_v2"' in (work / "models/sources.yml").read_text()  # the source moved as a whole
     assert not [f for o in outcome.files for f in o.result.flags]
 
 
