@@ -591,7 +591,7 @@ class DbtSession:
             f"check its readers and point it at {self.engine.new_for[old]}"
         )
         comment = (
-            f"{' ' * entry.column}# TODO(data-migration {self.engine.migration.id}): {message}. "
+            f"{' ' * max(entry.column - 2, 0)}# TODO(data-migration {self.engine.migration.id}): {message}. "
             f"See {self.engine.migration.guide_url}\n"
         )
         if comment.strip() not in index.line_text(max(entry.line - 1, 1)).strip():
@@ -619,7 +619,7 @@ class DbtSession:
                 Flag(entry.line, entry.column + 1, FlagReason.UNRESOLVED_TEMPLATE, message)
             )
             comment = (
-                f"{' ' * entry.column}# TODO(data-migration {self.engine.migration.id}): {message}. "
+                f"{' ' * max(entry.column - 2, 0)}# TODO(data-migration {self.engine.migration.id}): {message}. "
                 f"See {self.engine.migration.guide_url}\n"
             )
             if comment.strip() not in index.line_text(entry.line - 1).strip():
