@@ -213,3 +213,20 @@ def test_an_old_table_no_model_reads_through_source_is_flagged_in_the_yaml(tmp_p
     assert rewrite_repo(work, SHOP, write=False).files and not [
         o.path for o in rewrite_repo(work, SHOP, write=False).files if o.result.changed
     ]
+
+
+def test_a_macro_given_a_migrated_table_is_flagged_where_it_is_called(tmp_path: Path):
+    star = "{{ dbt_utils.star(from=source('shop', 'orders'), relation_alias='o') }}"
+    work = _write(
+        tmp_path / "p",
+        {
+            **_PROJECT,
+            "models/m.sql": f"SELECT\n  {star}\nFROM {{{{ source('shop', 'orders') }}}} o\n",
+        },
+    )
+    outcome = rewrite_repo(work, SHOP, write=True)
+    text = (work / "models/m.sql").read_text()
+    assert "a macro reads the columns of acme-prod.shop_raw_eu.orders through source(" in text
+    assert text.splitlines()[2].strip() == star  # the call itself untouched, the TODO above it
+    (model,) = [o for o in outcome.files if o.path == "models/m.sql"]
+    assert [str(f.reason) for f in model.result.flags] == ["unresolved-template"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from gaggle.frameworks.dbt_compile import DbtTarget
-from gaggle.frameworks.dbt_core import DbtCoreProject, dbt_python
+from gaggle.frameworks.dbt_core import DbtCoreProject, catalog_columns, dbt_python
 from gaggle.repo import rewrite_repo
 from gaggle.spec import load_migration
 from gaggle.validation.offline import OfflineValidator
@@ -50,3 +50,22 @@ def test_real_dbt_compiles_the_rewritten_templates_and_every_model_validates(tmp
     assert "FORMAT_DATE('%Y%m%d', o.order_date)" in after.sql and "o.order_day" not in after.sql
     refunds = project.compile_model("models/marts/ops_refunds.sql", after=True, incremental=False)
     assert "`shop_raw_eu_v2`.`orders`" in refunds.sql and "`shop_raw_eu`.`refunds`" in refunds.sql
+
+
+def test_dbt_cores_column_introspection_is_answered_from_the_migration_schemas(tmp_path: Path):
+    """A package macro that lists a relation's columns (as dbt_utils.star does) renders the
+    real columns of the old table offline, so a renamed column shows in the comparison."""
+    project = tmp_path / "p"
+    shutil.copytree(FIXTURE / "before", project)
+    (project / "dbt_packages" / "shop_utils" / "macros" / "cols.sql").write_text(
+        "{% macro cols(rel) %}{% for c in adapter.get_columns_in_relation(rel) %}"
+        "{{ c.name }}{{ ', ' if not loop.last }}{% endfor %}{% endmacro %}\n"
+    )
+    (project / "models" / "marts" / "all_orders.sql").write_text(
+        "SELECT {{ shop_utils.cols(source('shop', 'orders')) }} FROM {{ source('shop', 'orders') }}\n"
+    )
+    core = DbtCoreProject(PYTHON, project, {}, "acme-prod", "dbt", catalog_columns(SHOP.catalog))
+    compiled = core.compile_model("models/marts/all_orders.sql", after=False, incremental=False)
+    assert compiled.sql.startswith(
+        "SELECT order_id, customer_id, order_day, amount_usd, status FROM"
+    )

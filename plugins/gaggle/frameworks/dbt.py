@@ -34,6 +34,8 @@ from gaggle.sql.report import Flag, FlagReason
 _SOURCE = re.compile(
     r"""source\(\s*(?P<q1>['"])(?P<source>[^'"]+)(?P=q1)\s*,\s*(?P<q2>['"])(?P<table>[^'"]+)(?P=q2)\s*\)"""
 )
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+_PLAIN_SOURCE = re.compile(r"\{\{-?\s*" + _SOURCE.pattern + r"\s*-?\}\}")
 _VAR = re.compile(r"""var\(\s*(['"])(?P<name>[^'"]+)\1""")
 _DEFAULT_PATHS = {
     "model-paths": ["models"],
@@ -171,8 +173,43 @@ class DbtSession:
                 bucket.setdefault(key, []).append(file.relative)
         if calls:
             self.model_results[file.relative] = raw
+        unplaced += self._relation_argument_flags(project, file.text, index)
         extra = self.commenter.macro_argument_flags(raw) + unplaced
         return self.commenter.annotate(raw, extra)
+
+    def _relation_argument_flags(self, project: DbtProject, text: str, index: LineIndex) -> list:
+        """A macro given an old table as an argument (`dbt_utils.star(from=source(...))`,
+        `union_relations`, ...) reads its columns where gaggle cannot see: when the
+        migration changes any of them, the call is flagged."""
+        flags = []
+        for expression in _EXPRESSION.finditer(text):
+            body = expression.group(0)
+            if "source(" not in body or _PLAIN_SOURCE.fullmatch(body):
+                continue
+            for match in _SOURCE.finditer(body):
+                entry = self._source_entry(project, match["source"], match["table"])
+                old = self.old_table(entry) if entry is not None else None
+                if old is None or not self._changes_columns(old):
+                    continue
+                line, column = index.position(expression.start())
+                flags.append(
+                    Flag(
+                        line,
+                        column,
+                        FlagReason.UNRESOLVED_TEMPLATE,
+                        f"a macro reads the columns of {old} through {match.group(0)}; the "
+                        "migration renames or changes some of them, and gaggle cannot see "
+                        "which the macro uses: check its output by hand",
+                    )
+                )
+                break
+        return flags
+
+    def _changes_columns(self, old: TableName) -> bool:
+        return any(
+            rule.action != "map" or (rule.expression or "").lower() != ".".join(path)
+            for path, rule in self.engine.rules[old].items()
+        )
 
     # ------------------------------------------------------------ macros and vars
 

@@ -47,13 +47,23 @@ def dbt_python() -> str | None:
 
 
 def compile_project(
-    python: str, directory: Path, project: str, dataset: str, incremental: bool, timeout: int = 600
+    python: str,
+    directory: Path,
+    project: str,
+    dataset: str,
+    incremental: bool,
+    columns: Mapping[str, list] | None = None,
+    timeout: int = 600,
 ) -> dict:
-    """{"dbt_version", "models": {path: sql}, "errors"} for one dbt project directory."""
+    """{"dbt_version", "models": {path: sql}, "errors"} for one dbt project directory;
+    `columns` ("project.dataset.table" -> [[name, type]]) answers dbt's column introspection."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "NO_GCE_CHECK": "true"}
+    known = directory.parent / "gaggle-columns.json"
+    known.write_text(json.dumps(dict(columns or {})), encoding="utf-8")
+    flag = "1" if incremental else "0"
     try:
         done = subprocess.run(
-            [python, str(WORKER), str(directory), project, dataset, "1" if incremental else "0"],
+            [python, str(WORKER), str(directory), project, dataset, flag, str(known)],
             capture_output=True, text=True, timeout=timeout, env=env, cwd=directory,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -62,7 +72,8 @@ def compile_project(
     if marker < 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise CompileError("dbt-core failed: " + " | ".join(tail))
-    return json.loads(done.stdout[marker + len(_MARK) :])
+    output, _ = json.JSONDecoder().raw_decode(done.stdout[marker + len(_MARK) :])
+    return output
 
 
 class DbtCoreProject:
@@ -78,8 +89,10 @@ class DbtCoreProject:
         rewritten: Mapping[str, str],
         project: str,
         dataset: str,
+        columns: Mapping[str, list] | None = None,
     ) -> None:
         self.python = python
+        self.columns = columns or {}
         self.project_dir = project_dir
         self.rewritten = rewritten  # path relative to the project dir -> new text
         self.target = (project, dataset)
@@ -108,7 +121,15 @@ class DbtCoreProject:
                     target = copy / relative
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(text, encoding="utf-8")
-            return compile_project(self.python, copy, *self.target, incremental)
+            return compile_project(self.python, copy, *self.target, incremental, self.columns)
+
+
+def catalog_columns(catalog) -> dict[str, list]:
+    """A migration catalog's tables as dbt column introspection answers them."""
+    return {
+        str(name).lower(): [[f.name, f.type] for f in schema.fields]
+        for name, schema in catalog.tables.items()
+    }
 
 
 _IGNORED = shutil.ignore_patterns(".git", "target", "logs")

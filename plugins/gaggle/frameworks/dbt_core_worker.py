@@ -1,7 +1,7 @@
 """Compile a dbt project with dbt-core itself, offline: run by a Python that has dbt-core and
 dbt-bigquery (this file imports nothing from gaggle, so it runs under another interpreter).
 
-    python dbt_core_worker.py PROJECT_DIR TARGET_PROJECT TARGET_DATASET INCREMENTAL(0|1)
+    python dbt_core_worker.py PROJECT_DIR TARGET_PROJECT TARGET_DATASET INCREMENTAL(0|1) [COLUMNS]
 
 prints one JSON object: {"dbt_version": ..., "models": {original_file_path: compiled_sql},
 "errors": [...]}. How it stays offline (measured, see docs/templates.md): a BigQuery
@@ -9,6 +9,9 @@ profile with `method: oauth-secrets` and a dummy token, `DO_NOT_TRACK=1`,
 `NO_GCE_CHECK=true`, no cache population or introspection, and
 `BigQueryAdapter.get_relation` replaced so `is_incremental()` never asks BigQuery
 whether the table exists (None: the full-refresh branch; a relation: the incremental one).
+`get_columns_in_relation` answers from COLUMNS (a JSON file: "project.dataset.table" ->
+[[name, type], ...], the migration's schemas), so macros that list a relation's columns
+(`dbt_utils.star`) render the real columns of the old and the new table.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import tempfile
 from pathlib import Path
 
 
-def compile_project(project_dir: str, project: str, dataset: str, incremental: bool) -> dict:
+def compile_project(
+    project_dir: str, project: str, dataset: str, incremental: bool, columns: dict | None = None
+) -> dict:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("NO_GCE_CHECK", "true")
@@ -36,7 +41,14 @@ def compile_project(project_dir: str, project: str, dataset: str, incremental: b
             database=database, schema=schema, identifier=identifier, type="table"
         )
 
+    def get_columns_in_relation(self, relation):
+        from dbt.adapters.bigquery.column import BigQueryColumn
+
+        key = f"{relation.database}.{relation.schema}.{relation.identifier}".lower()
+        return [BigQueryColumn(name, dtype) for name, dtype in (columns or {}).get(key, [])]
+
     BigQueryAdapter.get_relation = get_relation
+    BigQueryAdapter.get_columns_in_relation = get_columns_in_relation
     profile_name = _profile_name(Path(project_dir) / "dbt_project.yml")
     with tempfile.TemporaryDirectory() as profiles:
         Path(profiles, "profiles.yml").write_text(
@@ -80,5 +92,6 @@ if __name__ == "__main__":
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     directory, target_project, target_dataset, flag = sys.argv[1:5]
-    output = compile_project(directory, target_project, target_dataset, flag == "1")
+    known = json.loads(Path(sys.argv[5]).read_text()) if len(sys.argv) > 5 else {}
+    output = compile_project(directory, target_project, target_dataset, flag == "1", known)
     sys.stdout.write("\n@@gaggle-dbt@@" + json.dumps(output) + "\n")

@@ -19,7 +19,7 @@ from sqlglot.tokens import TokenType
 
 from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession, package_name
 from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
-from gaggle.frameworks.dbt_core import DbtCoreProject, dbt_python
+from gaggle.frameworks.dbt_core import DbtCoreProject, catalog_columns, dbt_python
 from gaggle.repo import FileOutcome, RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
@@ -296,12 +296,13 @@ def _dbt_core_renderers(
     changed = {
         f.path: f.result.text for f in (outcome.files if outcome else []) if f.result.changed
     }
+    columns = catalog_columns(session.engine.migration.catalog)
     renderers = {}
     for project in session.projects:
         prefix = f"{project.root}/" if project.root else ""
         rewritten = {p[len(prefix) :]: t for p, t in changed.items() if p.startswith(prefix)}
         core = DbtCoreProject(
-            python, repo / project.root, rewritten, target.project, target.dataset
+            python, repo / project.root, rewritten, target.project, target.dataset, columns
         )
         core.root = project.root
         for file in files:
