@@ -16,6 +16,16 @@ $(STAMP): $(PINNED)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# Optional: dbt-core + dbt-bigquery in a venv of their own (their pins conflict with
+# Airflow's), for `gaggle validate --dbt-renderer dbt-core` and its test. dbt-core 1.12
+# requires dbt-core-experimental-parser, whose build downloads a binary: an empty
+# stand-in built from tools/dbt-parser-standin is installed first (docs/templates.md).
+.venv-dbt/.installed: requirements-dbt.txt constraints-dbt.txt tools/dbt-parser-standin/pyproject.toml
+	@test -x .venv-dbt/bin/python || $(PYTHON) -m venv .venv-dbt
+	.venv-dbt/bin/pip install --quiet --disable-pip-version-check ./tools/dbt-parser-standin
+	.venv-dbt/bin/pip install --quiet --disable-pip-version-check -r requirements-dbt.txt -c constraints-dbt.txt
+	@touch $@
+
 # The demo migration through Airflow (dag.test, SQLite, local forge, offline validator).
 demo: $(STAMP)
 	$(PY) -m gaggle_airflow.demo --out $(DEMO_DIR)

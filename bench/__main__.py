@@ -1,10 +1,11 @@
 """Run every benchmark and print its figures."""
 
-from bench import airflow_fanout, distributed, forges, rewrite, scan, validation
+from bench import airflow_fanout, distributed, forges, rewrite, scan, templates, validation
 
 if __name__ == "__main__":
     rewrite.main()
     scan.main()
+    templates.main()
     validation.main()
     forges.main()
     distributed.main()

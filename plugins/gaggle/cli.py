@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--dbt-dataset", default="dbt", help="dataset dbt builds models in (for ref/this)"
     )
+    validate.add_argument(
+        "--dbt-renderer",
+        choices=["fast", "dbt-core"],
+        default="fast",
+        help="compile dbt models with gaggle's renderer (default, every Jinja branch) or "
+        "with dbt-core itself, offline (optional: needs dbt-core + dbt-bigquery)",
+    )
     validate.set_defaults(run=_validate)
 
     run = commands.add_parser(
@@ -212,7 +219,7 @@ def _rewrite(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     import json
 
-    from gaggle.frameworks.dbt_compile import DbtTarget
+    from gaggle.frameworks.dbt_compile import CompileError, DbtTarget
     from gaggle.validation.offline import OfflineValidator
     from gaggle.validation.repo import (
         EquivalenceValidator,
@@ -231,11 +238,16 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         validator = offline
     project = args.project or migration.tables[0].new.project
-    target = DbtTarget(project, args.dbt_dataset)
-    if args.base:
-        results = validate_against_base(args.repo, args.base, migration, validator, target)
-    else:
-        results = validate_repo(args.repo, migration, validator, target)
+    target = DbtTarget(project, args.dbt_dataset, args.dbt_renderer)
+    try:
+        if args.base:
+            results = validate_against_base(args.repo, args.base, migration, validator, target)
+        else:
+            results = validate_repo(args.repo, migration, validator, target)
+    except CompileError as err:
+        print(f"gaggle validate: {err}", file=sys.stderr)
+        return 2
+    print(f"dbt models compiled by: {_renderer_name(args.dbt_renderer)}")
     print(f"{'file':<44}{'line':>5}  {'result':<8}detail")
     for result in results:
         verdict = result.verdict
@@ -254,6 +266,14 @@ def _validate(args: argparse.Namespace) -> int:
     if args.report:
         args.report.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
     return 1 if failed else 0
+
+
+def _renderer_name(choice: str) -> str:
+    if choice != "dbt-core":
+        return "gaggle's fast renderer (every Jinja branch)"
+    from gaggle.frameworks.dbt_core import dbt_python
+
+    return f"dbt-core via {dbt_python()}"
 
 
 def _run(args: argparse.Namespace) -> int:

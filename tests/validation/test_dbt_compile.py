@@ -90,3 +90,21 @@ def test_validation_reports_errors_at_the_model_line(tmp_path: Path):
     # Line 5 of the model before the rewrite; the rewrite adds one TODO line above it.
     assert broken[0].line == 6
     assert "marketing_opt_in" in broken[0].verdict.problems[0]
+
+
+def test_package_macros_render_under_their_name_as_dbt_defines_them():
+    package = (
+        "{% macro cents(column) %}{{ return(adapter.dispatch('cents', 'pkg')(column)) }}{% endmacro %}\n"
+        "{% macro default__cents(column) %}{% do [].append(1) %}({{ column }} * 100){% endmacro %}\n"
+        "{% macro twice(column) %}{{ pkg.cents(column) }} * 2{% endmacro %}\n"
+        "{% test positive(model, column_name) %}select 1{% endtest %}\n"
+        "{% materialization weird, default %}{{ nonsense( }}{% endmaterialization %}\n"
+        "{% macro introspects(rel) %}{{ adapter.get_columns_in_relation(rel) }}{% endmacro %}\n"
+    )
+    renderer = DbtRenderer(_renderer().project, TARGET, "", {"pkg": package})
+    compiled = renderer.compile(
+        "m", "select {{ pkg.twice('x') }} as y, {{ pkg.introspects('t') }} as z"
+    )
+    # dispatch, a package macro calling its own package by name, dbt's `do` tag; a macro
+    # that needs the warehouse renders as a NULL stand-in on both sides
+    assert compiled.sql.strip() == "select (x * 100) * 2 as y, NULL as z"

@@ -34,6 +34,8 @@ from gaggle.sql.report import Flag, FlagReason
 _SOURCE = re.compile(
     r"""source\(\s*(?P<q1>['"])(?P<source>[^'"]+)(?P=q1)\s*,\s*(?P<q2>['"])(?P<table>[^'"]+)(?P=q2)\s*\)"""
 )
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+_PLAIN_SOURCE = re.compile(r"\{\{-?\s*" + _SOURCE.pattern + r"\s*-?\}\}")
 _VAR = re.compile(r"""var\(\s*(['"])(?P<name>[^'"]+)\1""")
 _DEFAULT_PATHS = {
     "model-paths": ["models"],
@@ -165,10 +167,49 @@ class DbtSession:
                         "statement around it (it does not parse?); migrate it by hand",
                     )
                 )
+        for key, _ in uses:  # sources read another way (a var holding a source() call)
+            bucket = self.switched if key in migrated else self.kept
+            if file.relative not in bucket.get(key, []):
+                bucket.setdefault(key, []).append(file.relative)
         if calls:
             self.model_results[file.relative] = raw
+        unplaced += self._relation_argument_flags(project, file.text, index)
         extra = self.commenter.macro_argument_flags(raw) + unplaced
         return self.commenter.annotate(raw, extra)
+
+    def _relation_argument_flags(self, project: DbtProject, text: str, index: LineIndex) -> list:
+        """A macro given an old table as an argument (`dbt_utils.star(from=source(...))`,
+        `union_relations`, ...) reads its columns where gaggle cannot see: when the
+        migration changes any of them, the call is flagged."""
+        flags = []
+        for expression in _EXPRESSION.finditer(text):
+            body = expression.group(0)
+            if "source(" not in body or _PLAIN_SOURCE.fullmatch(body):
+                continue
+            for match in _SOURCE.finditer(body):
+                entry = self._source_entry(project, match["source"], match["table"])
+                old = self.old_table(entry) if entry is not None else None
+                if old is None or not self._changes_columns(old):
+                    continue
+                line, column = index.position(expression.start())
+                flags.append(
+                    Flag(
+                        line,
+                        column,
+                        FlagReason.UNRESOLVED_TEMPLATE,
+                        f"a macro reads the columns of {old} through {match.group(0)}; the "
+                        "migration renames or changes some of them, and gaggle cannot see "
+                        "which the macro uses: check its output by hand",
+                    )
+                )
+                break
+        return flags
+
+    def _changes_columns(self, old: TableName) -> bool:
+        return any(
+            rule.action != "map" or (rule.expression or "").lower() != ".".join(path)
+            for path, rule in self.engine.rules[old].items()
+        )
 
     # ------------------------------------------------------------ macros and vars
 
@@ -330,6 +371,9 @@ class DbtSession:
         match = _VAR.search(template)
         if match and match["name"] in project.vars:
             value = project.vars[match["name"]]
+            held = _SOURCE.search(value)
+            if held:  # a var holding a source() call (a package's way to let users repoint it)
+                return self._var_source(project, template, held, uses)
             renamed = self.engine.tables.rename_spec(value)
             old = self._table_from_spec(value.strip("`"))
             if renamed is None or old is None:
@@ -338,6 +382,24 @@ class DbtSession:
             self.var_renames[(project.root, match["name"])] = renamed
             return TemplateTable(old, template) if old else None
         return None
+
+    def _var_source(self, project: DbtProject, template: str, held, uses: list):
+        """`{{ var('orders') }}` whose value is `{{ source('shop', 'orders') }}`: when the
+        source moves as a whole (its schema edited) the var needs nothing; otherwise the
+        var's value would have to change for every reader: flagged."""
+        entry = self._source_entry(project, held["source"], held["table"])
+        old = self.old_table(entry) if entry is not None else None
+        if entry is None or old is None:
+            return None
+        key = (entry.file, entry.source, entry.name)
+        new = self.engine.new_for[old]
+        moves = new.dataset != old.dataset or new.project != old.project
+        if moves and new.table == old.table and self._plan(project, entry) == "A":
+            uses.append((key, True))
+            self.source_users.setdefault((entry.file, entry.source), set()).add(self._current)
+            return TemplateTable(old, template)
+        uses.append((key, False))
+        return TemplateTable(old, None)
 
     def _plan(self, project: DbtProject, entry: SourceTable) -> str:
         """A: every table of the source moves to one new dataset and its location can be
@@ -448,9 +510,23 @@ class DbtSession:
         edits: list[Edit] = []
         flags: list[Flag] = self._unresolved_flags(project, relative, index, edits)
         siblings: dict[str, list[tuple[SourceTable, TableName]]] = {}
+        moved_whole = {
+            (e.file, e.source)
+            for e in project.sources
+            if e.file == relative
+            and (e.file, e.source, e.name) in self.switched
+            and self._moves_dataset(e)
+            and self._plan(project, e) == "A"
+        }
         for entry in (s for s in project.sources if s.file == relative):
             old = self.old_table(entry)
             key = (entry.file, entry.source, entry.name)
+            unread = old is not None and key not in self.switched and key not in self.kept
+            if unread and (entry.file, entry.source) in moved_whole:
+                continue  # it moves with its source's edited location
+            if unread and not self._declared(project, self.engine.new_for[old]):
+                flags.append(self._unread_flag(entry, old, index, edits))
+                continue
             if old is None or key not in self.switched:
                 continue  # no model moved off this entry: nothing to switch or add
             new = self.engine.new_for[old]
@@ -524,6 +600,42 @@ class DbtSession:
             last -= 1
         return index.line_start(last + 1) if last < total else size
 
+    def _moves_dataset(self, entry: SourceTable) -> bool:
+        old = self.old_table(entry)
+        if old is None:
+            return False
+        new = self.engine.new_for[old]
+        return new.dataset != old.dataset or new.project != old.project
+
+    def _declared(self, project: DbtProject, table: TableName) -> bool:
+        """Whether some source entry already points at this (new) table."""
+        return any(
+            entry.schema is not None
+            and entry.schema.lower() == table.dataset.lower()
+            and entry.identifier.lower() == table.table.lower()
+            and (entry.database is None or entry.database.lower() == table.project.lower())
+            for entry in project.sources
+        )
+
+    def _unread_flag(
+        self, entry: SourceTable, old: TableName, index: LineIndex, edits: list
+    ) -> Flag:
+        """An entry pointing at an old table that no model reads through source(): it may be
+        read another way (a var, a package macro, an analysis): a human checks, in the file."""
+        message = (
+            f"source('{entry.source}', '{entry.name}') points at the old table {old}, but no "
+            "model gaggle rewrote reads it through source() (a var or a package macro may); "
+            f"check its readers and point it at {self.engine.new_for[old]}"
+        )
+        comment = (
+            f"{' ' * max(entry.column - 2, 0)}# TODO(data-migration {self.engine.migration.id}): {message}. "
+            f"See {self.engine.migration.guide_url}\n"
+        )
+        if comment.strip() not in index.line_text(max(entry.line - 1, 1)).strip():
+            start = index.line_start(entry.line)
+            edits.append(Edit(start, start, comment, "manual-comment"))
+        return Flag(entry.line, entry.column + 1, FlagReason.UNRESOLVED_REFERENCE, message)
+
     def _unresolved_flags(
         self, project: DbtProject, relative: str, index: LineIndex, edits: list[Edit]
     ) -> list[Flag]:
@@ -544,7 +656,7 @@ class DbtSession:
                 Flag(entry.line, entry.column + 1, FlagReason.UNRESOLVED_TEMPLATE, message)
             )
             comment = (
-                f"{' ' * entry.column}# TODO(data-migration {self.engine.migration.id}): {message}. "
+                f"{' ' * max(entry.column - 2, 0)}# TODO(data-migration {self.engine.migration.id}): {message}. "
                 f"See {self.engine.migration.guide_url}\n"
             )
             if comment.strip() not in index.line_text(entry.line - 1).strip():

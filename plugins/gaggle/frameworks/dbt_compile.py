@@ -44,6 +44,7 @@ class CompileError(Exception):
 class DbtTarget:
     project: str  # the BigQuery project models are built in
     dataset: str  # the dataset models are built in
+    renderer: str = "fast"  # fast (DbtRenderer) or dbt-core (gaggle.frameworks.dbt_core)
 
 
 class DbtRenderer:
@@ -62,7 +63,10 @@ class DbtRenderer:
         self.target = target
         self.macros = macros
         self.packages = packages or {}
-        self.environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+        self.environment = SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],  # as dbt enables them
+        )
 
     def compile(self, model_name: str, text: str, incremental: bool = False) -> CompiledModel:
         marked = _mark_lines(text)
@@ -91,12 +95,14 @@ class DbtRenderer:
 
         context["adapter"] = {"dispatch": dispatch}
         context["return"] = lambda value=None: "" if value is None else value
+        namespaces = {package: _Package(package) for package in self.packages}
+        context.update(namespaces)
         for package, text in self.packages.items():
-            module = self.environment.from_string(text).make_module(dict(context))
-            context[package] = module
+            module = self.environment.from_string(_as_jinja(text)).make_module(dict(context))
+            namespaces[package].module = module
             modules.append(module)
         if self.macros:
-            module = self.environment.from_string(self.macros).make_module(dict(context))
+            module = self.environment.from_string(_as_jinja(self.macros)).make_module(dict(context))
             modules.insert(0, module)
             for name in dir(module):
                 if not name.startswith("_"):
@@ -146,6 +152,49 @@ class DbtRenderer:
             (s for s in self.project.sources if s.source == source_name and s.name == table_name),
             None,
         )
+
+
+_TEST_BLOCK = re.compile(r"\{%(-?)\s*test\s+(\w+)")
+_END_TEST = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
+_DBT_ONLY_BLOCK = re.compile(
+    r"\{%-?\s*(materialization|docs|snapshot)\b.*?\{%-?\s*end\1\s*-?%\}", re.S
+)
+
+
+def _as_jinja(macros: str) -> str:
+    """dbt's own block tags in plain Jinja: a generic `{% test x() %}` is the macro
+    `test_x`, as dbt defines it; materializations and docs blocks are not model code."""
+    text = _DBT_ONLY_BLOCK.sub("", macros)
+    text = _TEST_BLOCK.sub(lambda m: "{%" + m.group(1) + " macro test_" + m.group(2), text)
+    return _END_TEST.sub(lambda m: "{%" + m.group(1) + " endmacro " + m.group(2) + "%}", text)
+
+
+class _Package:
+    """A package's macros under its name (`dbt_utils.star(...)`), reachable from its own
+    macros too. A package macro that cannot render offline (it introspects the warehouse,
+    or needs dbt internals the fast renderer lacks) renders as a NULL stand-in, the same
+    on both sides of the comparison, and is remembered in `stand_ins`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.module: object | None = None
+        self.stand_ins: list[str] = []
+
+    def __getattr__(self, macro: str):
+        if macro.startswith("_") or self.module is None:
+            raise AttributeError(macro)
+        found = getattr(self.module, macro, None)
+        if found is None:
+            raise AttributeError(f"{self.name}.{macro}")
+
+        def call(*args: object, **kwargs: object) -> object:
+            try:
+                return found(*args, **kwargs)
+            except Exception:  # any failure inside someone else's macro: a stand-in
+                self.stand_ins.append(f"{self.name}.{macro}")
+                return "NULL"
+
+        return call
 
 
 def _mark_lines(text: str) -> str:

@@ -50,8 +50,9 @@ class FlagCommenter:
     def macro_argument_flags(self, result: RewriteResult) -> list[Flag]:
         """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column."""
         text = result.original
-        if "{{" not in text or not result.changes or self.column_word is None:
-            return []
+        reads_old = any(c.rule in ("table", "template") for c in result.changes)
+        if "{{" not in text or not reads_old or self.column_word is None:
+            return []  # only a file that reads a migrated table
         index = LineIndex(text)
         flags = []
         for expression in _EXPRESSION.finditer(text):

@@ -22,6 +22,7 @@ from sqlglot.tokens import TokenType
 from gaggle.errors import GaggleError
 from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession, package_name
 from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
+from gaggle.frameworks.dbt_core import DbtCoreProject, catalog_columns, dbt_python
 from gaggle.repo import RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
@@ -228,6 +229,19 @@ def _compiled_pairs(path: str, kind: str, before: str, after: str, renderers: di
     if pair is None:
         return
     before_renderer, after_renderer = pair
+    if getattr(before_renderer, "whole_project", False):  # real dbt: the vars pick the branch
+        relative = path[len(before_renderer.root) :].lstrip("/")
+        for incremental in [False, True] if "is_incremental" in before else [False]:
+            label = "dbt-core" + (", is_incremental()" if incremental else "")
+            try:
+                yield (
+                    label,
+                    before_renderer.compile_model(relative, False, incremental),
+                    before_renderer.compile_model(relative, True, incremental),
+                )
+            except CompileError as err:
+                results.append(_compile_failure(path, f"dbt-core: {err}"))
+        return
     name = Path(path).stem
     decided = any("is_incremental()" in label for label, _, _ in branches)
     for label, before, after in branches:
@@ -314,6 +328,8 @@ def _dbt_renderers(
         after_files = [replace(f, text=rewritten.get(f.relative, f.text)) for f in files]
         after_session = DbtFramework().open(repo.resolve(), engine, after_files)
     default = target or DbtTarget(migration.tables[0].new.project, "dbt")
+    if default.renderer == "dbt-core":
+        return _dbt_core_renderers(repo, session, files, default, outcome)
     renderers = {}
     for position, project in enumerate(session.projects):
         mine = [f for f in files if session.project_of(f.relative) is project]
@@ -333,6 +349,37 @@ def _dbt_renderers(
         for file in mine:
             if session.kind_of(file) == "dbt-model":
                 renderers[file.relative] = (before, after)
+    return renderers
+
+
+def _dbt_core_renderers(
+    repo: Path, session: DbtSession, files: list, target: DbtTarget, outcome: RepoOutcome | None
+) -> dict:
+    """Every model mapped to its project compiled by real dbt (see gaggle.frameworks.dbt_core)."""
+    python = dbt_python()
+    if python is None:
+        raise CompileError(
+            "--dbt-renderer dbt-core: no interpreter has dbt-core and dbt-bigquery "
+            "(install them, set GAGGLE_DBT_PYTHON, or run make .venv-dbt/.installed)"
+        )
+    changed = {
+        f.path: f.result.text for f in (outcome.files if outcome else []) if f.result.changed
+    }
+    columns = catalog_columns(session.engine.migration.catalog)
+    renderers = {}
+    for project in session.projects:
+        prefix = f"{project.root}/" if project.root else ""
+        rewritten = {p[len(prefix) :]: t for p, t in changed.items() if p.startswith(prefix)}
+        core = DbtCoreProject(
+            python, repo / project.root, rewritten, target.project, target.dataset, columns
+        )
+        core.root = project.root
+        for file in files:
+            if (
+                session.project_of(file.relative) is project
+                and session.kind_of(file) == "dbt-model"
+            ):
+                renderers[file.relative] = (core, core)
     return renderers
 
 
