@@ -75,8 +75,10 @@ class Skipped:
 
 
 def is_candidate(path: str) -> bool:
-    """Whether a file of this name is one gaggle reads (SQL, configs, Scala)."""
-    return Path(path).suffix.lower() in TEXT_SUFFIXES
+    """Whether a file of this name is one gaggle reads (SQL, configs, Scala), outside the
+    folders it never walks (version control, build output, vendored code)."""
+    *folders, _name = path.split("/")
+    return Path(path).suffix.lower() in TEXT_SUFFIXES and not SKIPPED_DIRS.keys() & set(folders)
 
 
 @dataclass

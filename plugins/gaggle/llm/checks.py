@@ -67,6 +67,10 @@ class FileScope:
     unparseable: bool  # the original did not parse
     spans: list[Span] = field(default_factory=list)
     to_original: dict[int, int] = field(default_factory=dict)  # line here -> original line
+    # line -> the character ranges of that line that may change: the references themselves
+    regions: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    vocabulary: frozenset[str] = frozenset()  # what a replacement may be written with
+    renames: tuple[tuple[str, str], ...] = ()  # (old table word, new table word)
 
     @property
     def text(self) -> str:
@@ -88,14 +92,26 @@ def build_scope(file: FileOutcome, migration: Migration) -> FileScope:
             if r.action == "manual" or (r.expression or "").lower() != r.column.lower()
         }
     )
+    flagged = {to_new.get(f.line, f.line) for f in result.flags if f.reason in LLM_REASONS}
+    all_columns = sorted({r.path[0] for r in rules})
+    regions = reference_regions(result.text, old_words, column_words, all_columns, flagged)
+    for change in result.changes:
+        line = to_new.get(change.line, change.line)
+        if 1 <= line <= len(lines) and change.after:
+            found = [
+                (m.start(), m.end()) for m in re.finditer(re.escape(change.after), lines[line - 1])
+            ]
+            regions.setdefault(line, []).extend(found)
     allowed: dict[int, str] = {}
     for number, text in enumerate(lines, 1):
+        if number not in regions:
+            continue
         if any(names(text, word) for word in old_words):
             allowed[number] = "names an old table"
-        elif any(names(text, word) for word in column_words):
+        elif number in flagged:
+            allowed[number] = "the engine flagged it"
+        else:
             allowed[number] = "names a column of an old table"
-    for change in result.changes:
-        allowed.setdefault(to_new.get(change.line, change.line), "the engine edited it")
     spans = []
     for flag in result.flags:
         if flag.reason not in LLM_REASONS:
@@ -108,7 +124,6 @@ def build_scope(file: FileOutcome, migration: Migration) -> FileScope:
             )
             spans.append(Span(line, str(flag.reason), message))
             continue
-        allowed.setdefault(line, f"the engine flagged it ({flag.reason})")
         spans.append(Span(line, str(flag.reason), flag.message))
     manual = [r for r in rules if r.action == "manual"]
     return FileScope(
@@ -120,7 +135,151 @@ def build_scope(file: FileOutcome, migration: Migration) -> FileScope:
         unparseable=any(f.reason == FlagReason.UNPARSEABLE for f in result.flags),
         spans=spans,
         to_original={new: old for old, new in sorted(to_new.items(), reverse=True)},
+        regions=regions,
+        vocabulary=_vocabulary(migration, pairs, rules, result.text),
+        renames=tuple((p.old.table.rstrip("*"), p.new.table.rstrip("*")) for p in pairs),
     )
+
+
+def reference_regions(
+    text: str,
+    old_words: list[str],
+    column_words: list[str],
+    all_columns: list[str],
+    flagged: set[int],
+) -> dict[int, list[tuple[int, int]]]:
+    """Line -> the character ranges (in that line) of the references a proposal may edit:
+    each token naming an old table or a mapped column (on a flagged line: any column of
+    an old table), with the qualifiers dotted onto it. Comments are no tokens, so a column
+    named in a comment opens nothing; strings naming an old table do (dynamic SQL)."""
+    index = LineIndex(text)
+    tokens = _tokens(text)
+    regions: dict[int, list[tuple[int, int]]] = {}
+    for position, (start, _end, piece) in enumerate(tokens):
+        line = index.position(start)[0]
+        words = old_words + column_words + (all_columns if line in flagged else [])
+        if not any(names(piece, word) for word in words):
+            continue
+        first, last = position, position
+        while (
+            first >= 2
+            and tokens[first - 1][2] == "."
+            and tokens[first - 2][1] == tokens[first - 1][0]
+        ):
+            first -= 2
+        while (
+            last + 2 < len(tokens)
+            and tokens[last + 1][2] == "."
+            and tokens[last + 1][0] == tokens[last][1]
+        ):
+            last += 2
+        _add_region(regions, index, tokens[first][0], tokens[last][1])
+    return regions
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each SQL token, comments excluded; by a plain word scan when
+    the tokenizer gives up (the text of a file that does not parse)."""
+    try:
+        return [(t.start, t.end + 1, text[t.start : t.end + 1]) for t in BigQuery().tokenize(text)]
+    except TokenError:
+        found = []
+        offset = 0
+        for line in text.split("\n"):
+            code = _strip_comment(line)
+            found += [
+                (offset + m.start(), offset + m.end(), m.group()) for m in _WORD.finditer(code)
+            ]
+            offset += len(line) + 1
+        return found
+
+
+def _add_region(regions: dict, index: LineIndex, start: int, end: int) -> None:
+    """A range of the text as per-line ranges (a string token may span lines)."""
+    line = index.position(start)[0]
+    while start < end:
+        line_end = index.starts[line] - 1 if line < len(index.starts) else len(index.text)
+        regions.setdefault(line, []).append(
+            (start - index.starts[line - 1], min(end, line_end) - index.starts[line - 1])
+        )
+        start, line = line_end + 1, line + 1
+
+
+def _vocabulary(migration: Migration, pairs, rules, text: str) -> frozenset[str]:
+    """The tokens a rewrite of a reference may use: the mapping's expressions, the new
+    tables' names, the old and new columns, and names the file already uses (aliases)."""
+    words = {".", ",", "(", ")", "as"}
+    for rule in rules:
+        words.add(rule.column.lower())
+        words.update(_words(rule.expression or ""))
+    for pair in pairs:
+        for name in (pair.new, pair.old):
+            words.update(_words(f"`{name}`") + _words(str(name)))
+            schema = migration.catalog.get(name)
+            if schema is not None:
+                words.update(f.name.lower() for f in schema.fields)
+    words.update(piece.strip("`").lower() for piece in _words(text) if re.fullmatch(r"\w+", piece))
+    return frozenset(words)
+
+
+def _words(text: str) -> list[str]:
+    """A line's tokens for the vocabulary check, lowercased, quotes kept on strings."""
+    return [m.group().strip("`").lower() for m in _WORD.finditer(text)]
+
+
+def line_errors(number: int, before: str, after: str, scope: FileScope) -> list[str]:
+    """Within an allowed line, only the references may change: every changed character of
+    the line lies in (or touches) a reference range, the comments stay as they are, and
+    what replaces a reference is written with the mapping's own words."""
+    regions = scope.regions.get(number, [])
+    old_pieces, new_pieces = _PIECE.findall(before), _PIECE.findall(after)
+    starts = [0]
+    for piece in old_pieces:
+        starts.append(starts[-1] + len(piece))
+    matcher = difflib.SequenceMatcher(None, old_pieces, new_pieces, autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        first, last = starts[i1], starts[i2]
+        while first < last and before[first].isspace():
+            first += 1  # spaces around a reference go with it
+        while last > first and before[last - 1].isspace():
+            last -= 1
+        if first == last:  # an insertion, or only spaces: next to a reference
+            inside = any(
+                before[min(first, end) : max(first, end)].strip() == ""
+                or before[min(first, start) : max(first, start)].strip() == ""
+                or start <= first <= end
+                for start, end in regions
+            )
+        else:
+            inside = any(start <= first and last <= end for start, end in regions)
+        if not inside:
+            piece = before[first:last] or "".join(old_pieces[max(0, i1 - 1) : i1 + 1])
+            return [
+                f"line {number}: the edit changes {piece.strip() or piece!r} outside the "
+                "references to old tables and their columns: only those may change"
+            ]
+    old_comment, new_comment = _comment_of(before), _comment_of(after)
+    if old_comment != new_comment:
+        return [f"line {number}: the comment {old_comment.strip()!r} must not change"]
+    added = Counter(_words(_strip_comment(after))) - Counter(_words(_strip_comment(before)))
+    renamed = {  # a templated name (one token) with its old table word replaced
+        re.sub(re.escape(old), new, word, flags=re.I).lower()
+        for word in _words(_strip_comment(before))
+        for old, new in scope.renames
+    }
+    foreign = sorted(w for w in added if w not in scope.vocabulary and w not in renamed)
+    if foreign:
+        return [
+            f"line {number}: {', '.join(map(repr, foreign[:5]))} is not part of any reference's "
+            "new form (the mapping table's expressions, the new table names): add nothing else"
+        ]
+    return []
+
+
+def _comment_of(line: str) -> str:
+    return line[len(_strip_comment(line)) :]
 
 
 def scope_errors(proposal: Proposal, scope: FileScope) -> list[str]:
@@ -151,6 +310,12 @@ def diff_errors(before: list[str], after: list[str], scope: FileScope) -> list[s
             errors += [
                 f"line {n} must not change" for n in range(i1 + 1, i2 + 1) if n not in scope.allowed
             ]
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            for offset in range(i2 - i1):
+                if i1 + offset + 1 in scope.allowed:
+                    errors += line_errors(
+                        i1 + offset + 1, before[i1 + offset], after[j1 + offset], scope
+                    )
         if tag == "insert":
             errors += [
                 f"the added line {line.strip()!r} is not a standard manual-column comment"
@@ -323,7 +488,18 @@ def _is_comment(line: str) -> bool:
 
 
 def _strip_comment(line: str) -> str:
-    return re.split(r"--|#", line, maxsplit=1)[0]
+    """The line without its trailing `--` or `#` comment (markers inside quotes kept)."""
+    for match in _CODE_OR_COMMENT.finditer(line):
+        if match.group().startswith(("--", "#")):
+            return line[: match.start()]
+    return line
+
+
+_WORD = re.compile(r"`[^`]*`|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\w+|[^\s\w]")
+# A line as pieces (quoted names and strings, a trailing comment, words, spaces, symbols)
+# that join back to the line: what an edit is compared by.
+_PIECE = re.compile(r"`[^`]*`|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|--.*|#.*|\w+|\s+|[^\s\w]")
+_CODE_OR_COMMENT = re.compile(r"`[^`]*`|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|--.*|#.*")
 
 
 def _count_outside_comments(text: str, word: str) -> int:
