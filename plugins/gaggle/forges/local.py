@@ -327,7 +327,10 @@ class LocalForge:
 
     # ------------------------------------------------------------ pull requests
 
-    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
+    def default_head(self, repo: str) -> str:
+        return self.default_branch(repo)[1]
+
+    def pull_request(self, repo: str, branch: str, detailed: bool = True) -> PullRequest | None:
         record = self._records(repo).get(branch)
         return self._pull(repo, record) if record else None
 
