@@ -1,9 +1,10 @@
 """Run every benchmark and print its figures."""
 
-from bench import airflow_fanout, distributed, forges, rewrite, validation
+from bench import airflow_fanout, distributed, forges, rewrite, scan, validation
 
 if __name__ == "__main__":
     rewrite.main()
+    scan.main()
     validation.main()
     forges.main()
     distributed.main()

@@ -137,3 +137,62 @@ def test_a_malformed_spec_exits_2_with_the_located_error(migration_copy: Path):
     assert result.returncode == 2
     assert f"{yaml}:3: titel: is not a known key" in result.stderr
     assert result.stdout == ""
+
+
+def _sharded_migration(folder: Path) -> Path:
+    """The demo migration plus a date-sharded table: events_* moves to app_events_*, with
+    event_name renamed to name."""
+    import json
+
+    schemas = folder / "schemas"
+    events = json.loads((schemas / "acme-prod.analytics.events_*.json").read_text())
+    for field in events:
+        if field["name"] == "event_name":
+            field["name"] = "name"
+    (schemas / "acme-prod.analytics.app_events_*.json").write_text(json.dumps(events))
+    yaml = folder / "migration.yaml"
+    yaml.write_text(
+        yaml.read_text().replace(
+            "    new: acme-prod.core.users_v2\n",
+            "    new: acme-prod.core.users_v2\n"
+            "  - old: acme-prod.analytics.events_*\n"
+            "    new: acme-prod.analytics.app_events_*\n",
+        )
+    )
+    mapping = folder / "mapping.csv"
+    rows = [f"{f['name']},{f['name']},map," for f in events if f["name"] != "name"]
+    rows.append("event_name,name,map,renamed")
+    mapping.write_text(
+        mapping.read_text() + "".join(f"acme-prod.analytics.events_*,{row}\n" for row in rows)
+    )
+    return folder
+
+
+def test_a_sharded_table_gets_a_script_creating_one_view_per_existing_shard(
+    migration_copy: Path,
+):
+    import re
+
+    migration = load_migration(_sharded_migration(migration_copy))
+    pair = next(p for p in migration.tables if p.old.is_wildcard)
+    sql = compat_views_sql(migration)
+    assert "FOR shard IN (\n  SELECT SUBSTR(table_name, 12) AS suffix\n" in sql
+    assert "FROM `acme-prod.analytics`.INFORMATION_SCHEMA.TABLES\n" in sql
+    assert "WHERE STARTS_WITH(table_name, 'app_events_')\n" in sql
+    assert ", shard.suffix, shard.suffix);\nEND FOR;\n" in sql
+    # The view each loop turn creates, for the shard 20240101, runs and has the old schema.
+    template = re.search(r'FORMAT\(r"""\n(.*?)\n"""', sql, re.DOTALL).group(1)
+    assert "`acme-prod.analytics.events_%s` AS" in template
+    view = template.replace("%s", "20240101").replace("%%", "%")
+    conn = duckdb.connect()
+    shard = TableSchema(pair.new.__class__("acme-prod", "analytics", "app_events_20240101"),
+                        migration.schema(pair.new).fields)  # fmt: skip
+    duck.create_table(conn, shard)
+    for statement in duck.transpile(view):
+        conn.execute(statement)
+    got = duck.describe(conn, '"acme-prod"."analytics"."events_20240101"')
+    assert got == _schema_in_duckdb(conn, migration.schema(pair.old))
+    assert [name for name, _ in got][:3] == ["event_date", "event_timestamp", "event_name"]
+    # The same projection as a query over every new shard, commented out below the script.
+    assert "-- FROM `acme-prod.analytics.app_events_*`\n" in sql
+    assert "--   name AS event_name," in sql

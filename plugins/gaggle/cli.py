@@ -56,7 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser(
         "validate", help="check a repo's rewrite statement by statement, before against after"
     )
-    _repo_arguments(validate)
+    _migration_argument(validate)
+    validate.add_argument(
+        "repo", type=Path, nargs="?", default=Path("."), help="the consumer repo's directory"
+    )
+    validate.add_argument("--report", type=Path, help="write the JSON report to this file")
+    validate.add_argument(
+        "--base",
+        metavar="REF",
+        help="validate the working tree's edits (anyone's) against this git commit: the "
+        "original comes from REF, the rewrite from the working tree; without it, gaggle's "
+        "own rewrite of the repo is validated",
+    )
     validate.add_argument(
         "--backend",
         choices=["offline", "bigquery", "equivalence"],
@@ -200,7 +211,11 @@ def _validate(args: argparse.Namespace) -> int:
 
     from gaggle.frameworks.dbt_compile import DbtTarget
     from gaggle.validation.offline import OfflineValidator
-    from gaggle.validation.repo import EquivalenceValidator, validate_repo
+    from gaggle.validation.repo import (
+        EquivalenceValidator,
+        validate_against_base,
+        validate_repo,
+    )
 
     migration = load_migration(args.migration)
     offline = OfflineValidator(migration.catalog)
@@ -213,7 +228,11 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         validator = offline
     project = args.project or migration.tables[0].new.project
-    results = validate_repo(args.repo, migration, validator, DbtTarget(project, args.dbt_dataset))
+    target = DbtTarget(project, args.dbt_dataset)
+    if args.base:
+        results = validate_against_base(args.repo, args.base, migration, validator, target)
+    else:
+        results = validate_repo(args.repo, migration, validator, target)
     print(f"{'file':<44}{'line':>5}  {'result':<8}detail")
     for result in results:
         verdict = result.verdict

@@ -16,6 +16,7 @@ from gaggle.validation.analysis import judge
 from gaggle.validation.bigquery import BigQueryValidator
 from gaggle.validation.equivalence import Outcome, check_equivalence
 from gaggle.validation.offline import OfflineValidator
+from gaggle.validation.repo import EquivalenceValidator
 from google.auth.credentials import AnonymousCredentials
 
 from tests.conftest import DEMO_MIGRATION, ROOT
@@ -235,3 +236,146 @@ def test_every_statement_inside_a_script_block_is_checked(tmp_path: Path):
     assert all(v.after.tables == ("acme-prod.core.users_v2",) for v in by_line.values())
     country = by_line[5].after.columns[0]
     assert (country.name, country.type) == ("country", "STRING")
+
+
+RIGHT_FIX = (
+    "SELECT u.geo.country_code AS country, UNIX_MILLIS(u.signup_at) AS signup_ms\n"
+    "FROM `acme-prod.core.users_v2` u\n"
+)
+WRONG_FIX = "SELECT u.geo.country_code AS country, u.signup_at AS signup_ms\nFROM `acme-prod.core.users_v2` u\n"
+ORIGINAL = "SELECT u.country, u.signup_ms\nFROM `acme-prod.core.users_v1` u\n"
+
+
+def test_validate_edits_judges_anyones_edit_file_by_file():
+    from gaggle.validation.repo import validate_edits
+
+    base = {"sql/a.sql": ORIGINAL, "sql/b.sql": ORIGINAL, "sql/same.sql": ORIGINAL}
+    edited = {"sql/a.sql": RIGHT_FIX, "sql/b.sql": WRONG_FIX, "sql/same.sql": ORIGINAL}
+    results = {r.path: r.verdict for r in validate_edits(MIGRATION, base, edited, OFFLINE)}
+    assert set(results) == {"sql/a.sql", "sql/b.sql"}
+    assert results["sql/a.sql"].ok, results["sql/a.sql"].problems
+    assert results["sql/b.sql"].problems == [
+        "signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP"
+    ]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_validate_base_checks_a_persons_edit_of_the_rewrite(tmp_path: Path):
+    """gaggle rewrote the repo, then a person edited the rewrite by hand: `--base` compares
+    the commit before the migration with the working tree, whoever wrote it."""
+    repo = tmp_path / "consumer"
+    (repo / "sql").mkdir(parents=True)
+    job = repo / "sql" / "signups.sql"
+    job.write_text(ORIGINAL)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "before the migration")
+    gaggle = Path(sys.executable).parent / "gaggle"
+    command = [str(gaggle), "validate", "--migration", str(DEMO_MIGRATION), "--base", "main"]
+
+    job.write_text(RIGHT_FIX)
+    good = subprocess.run([*command, str(repo)], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "1 statements checked with offline: 0 with problems" in good.stdout
+
+    job.write_text(WRONG_FIX)
+    bad = subprocess.run(command, capture_output=True, text=True, cwd=repo)  # REPO defaults to .
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP" in bad.stdout
+
+    unknown = subprocess.run(
+        [*command[:-1], "no-such-ref", str(repo)], capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and "no-such-ref" in unknown.stderr
+
+
+STAR_ORIGINAL = (
+    "SELECT * EXCEPT (age_bucket, marketing_opt_in)\n"
+    "FROM `acme-prod.core.users_v1` AS s\nWHERE s.user_id = 'u1'"
+)
+SILENTLY_WRONG = {
+    # the new table's columns come out instead of the old ones
+    "bare table swap under *": (
+        STAR_ORIGINAL.replace("users_v1", "users_v2"),
+        "the rewrite drops email, full_name",
+    ),
+    "dropped STRUCT field": (
+        "SELECT STRUCT(s.primary_device.os_name AS os) AS device\n"
+        "FROM `acme-prod.core.users_v2` AS s",
+        "device.model is missing in the rewrite",
+    ),
+    "reordered star": (
+        "SELECT *\nFROM (SELECT s.email_address AS email, s.user_id\n"
+        "FROM `acme-prod.core.users_v2` AS s)",
+        "column 1 was user_id, is now email",
+    ),
+    "renamed output": (
+        "SELECT s.user_id, s.email_address\nFROM `acme-prod.core.users_v2` AS s",
+        "renamed: email became email_address",
+    ),
+}
+SILENT_ORIGINALS = {
+    "bare table swap under *": STAR_ORIGINAL,
+    "dropped STRUCT field": "SELECT s.device\nFROM `acme-prod.core.users_v1` AS s",
+    "reordered star": "SELECT *\nFROM (SELECT s.user_id, s.email\nFROM `acme-prod.core.users_v1` AS s)",
+    "renamed output": "SELECT s.user_id, s.email\nFROM `acme-prod.core.users_v1` AS s",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(SILENTLY_WRONG))
+def test_every_backend_catches_an_output_schema_change_and_passes_the_right_rewrite(
+    fake, variant: str
+):
+    """Names, order, types and STRUCT fields of the output are compared, stars expanded
+    from the schemas; gaggle's own rewrite of the same statement passes."""
+    original = SILENT_ORIGINALS[variant]
+    wrong, named = SILENTLY_WRONG[variant]
+    right = ENGINE.rewrite(original).text
+    equivalence = EquivalenceValidator(MIGRATION, OFFLINE)
+    for validator in (_client(fake), OFFLINE):
+        verdict = judge(validator.analyze(original), validator.analyze(wrong), OLD)
+        assert not verdict.ok and any(named in p for p in verdict.problems), (
+            validator.name,
+            verdict.problems,
+        )
+        assert judge(validator.analyze(original), validator.analyze(right), OLD).ok, right
+    assert not equivalence.verdict(original, wrong).ok
+    assert equivalence.verdict(original, right).ok
+
+
+def test_a_statement_sqlglot_cannot_qualify_is_reported_not_raised():
+    from gaggle.validation.repo import validate_edits
+
+    udf_star = (
+        "SELECT `acme-prod.fns.parse_email`(u.email).*, COUNT(*) AS users\n"
+        "FROM `acme-prod.core.users_v1` AS u\nGROUP BY 1"
+    )
+    base = {"sql/udf.sql": udf_star, "sql/plain.sql": ORIGINAL}
+    edited = {"sql/udf.sql": ENGINE.rewrite(udf_star).text, "sql/plain.sql": WRONG_FIX}
+    results = {r.path: r.verdict for r in validate_edits(MIGRATION, base, edited, OFFLINE)}
+    assert base["sql/udf.sql"] != edited["sql/udf.sql"]
+    assert results["sql/udf.sql"].ok
+    assert results["sql/udf.sql"].warnings == [
+        "output schema not checkable: sqlglot cannot qualify it (AssertionError: "
+        '"ACME-PROD.FNS.PARSE_EMAIL"(u.email).* is not <class '
+        "'sqlglot.expressions.core.Alias'>.)"
+    ]
+    assert not results["sql/plain.sql"].ok  # the rest of the repo is still checked
+
+
+def test_a_star_over_a_table_without_schema_is_not_checkable_rather_than_ok():
+    original = (
+        "SELECT * FROM `acme-prod.core.users_v1` AS s JOIN ops.user_flags AS f USING (user_id)"
+    )
+    swapped = original.replace("users_v1", "users_v2")
+    verdict = judge(OFFLINE.analyze(original), OFFLINE.analyze(swapped), OLD)
+    assert verdict.warnings == [
+        "output schema not checkable: * over ops.user_flags, whose schema gaggle lacks, "
+        "cannot be expanded into its columns"
+    ]

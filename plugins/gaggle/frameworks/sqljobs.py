@@ -31,11 +31,10 @@ class ConfigRewriter:
 
     def __init__(self, engine: SqlRewriter) -> None:
         self.engine = engine
-        words = sorted(engine.tables.old_table_words)
-        self.mentions = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.I)
 
     def mentions_old_table(self, text: str) -> bool:
-        return bool(self.mentions.search(text))
+        """Named with its dataset (issue 15): a bare table name in prose or a path is not."""
+        return self.engine.tables.mentions_qualified(text)
 
     def rewrite_yaml(self, text: str) -> RewriteResult:
         try:

@@ -51,6 +51,7 @@ class Flag:
     column: int
     reason: FlagReason
     message: str
+    traceback: str = ""  # an internal error's, for the bug report; empty otherwise
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -31,6 +32,37 @@ class TableMatcher:
         for name in migration.catalog.tables:
             self._catalog_short.setdefault(_key(name.short), []).append(name)
         self.old_table_words = {old.table.lower() for old in self.new_for}
+        # Any spelling at all, the bare table name included: a file without one cannot
+        # reference an old table, so it is not parsed (a wildcard table matches by prefix).
+        self._any_spelling = re.compile(
+            "|".join(
+                rf"(?<![\w-]){re.escape(old.table.rstrip('*'))}"
+                + (r"" if old.is_wildcard else r"(?![\w-])")
+                for old in self.new_for
+            ),
+            re.IGNORECASE,
+        )
+        # A qualified spelling: dataset.table at least, each part optionally backticked, or
+        # inside a backticked whole (`p.d.t`); a bare table name is a word, not a reference.
+        self._qualified = re.compile(
+            "|".join(
+                rf"(?<![\w-])`?{re.escape(old.dataset)}`?\s*\.\s*`?"
+                + re.escape(old.table.rstrip("*"))
+                + (r"" if old.is_wildcard else r"(?![\w-])")
+                for old in self.new_for
+            ),
+            re.IGNORECASE,
+        )
+
+    def may_mention(self, text: str) -> bool:
+        """Whether text spells an old table's name in any form (cheap; before parsing)."""
+        return bool(self._any_spelling.search(text))
+
+    def mentions_qualified(self, text: str) -> bool:
+        """Whether text names an old table with its dataset (full, short, legacy `p:d.t`,
+        backticked per part or whole, wildcard prefix). The same table name in another
+        dataset, a bare name in prose, a path like `sql/p/d/users_v1/q.sql` do not."""
+        return bool(self._qualified.search(text))
 
     def match_old(self, table: exp.Table) -> TableMatch | None:
         """The old table a reference names, or None when it names no old table."""

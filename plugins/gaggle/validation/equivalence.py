@@ -35,6 +35,9 @@ class Verdict:
     outcome: Outcome
     detail: str = ""
     rows_compared: int = 0
+    # DuckDB's output column names of each side, in order (empty when nothing ran)
+    names_before: tuple[str, ...] = ()
+    names_after: tuple[str, ...] = ()
 
 
 def check_equivalence(
@@ -49,11 +52,15 @@ def check_equivalence(
     literals = _string_literals(before_sql, after_sql)
     conn = _database(migration, rows, seed, literals=literals)
     try:
-        expected = conn.execute(before).fetchall()
+        cursor = conn.execute(before)
+        names_before = tuple(d[0] for d in cursor.description or ())
+        expected = cursor.fetchall()
     except duckdb.Error as err:
         return Verdict(Outcome.NOT_CHECKABLE, f"the original does not run in DuckDB: {err}")
     try:
-        got = conn.execute(after).fetchall()
+        cursor = conn.execute(after)
+        names_after = tuple(d[0] for d in cursor.description or ())
+        got = cursor.fetchall()
     except duckdb.Error as err:
         return Verdict(
             Outcome.DIFFERENT, f"the rewritten query fails where the original runs: {err}"
@@ -63,7 +70,7 @@ def check_equivalence(
     if not missing and not extra:
         if not expected:
             return Verdict(Outcome.NOT_CHECKABLE, "no rows on the synthetic data: proves nothing")
-        return Verdict(Outcome.EQUAL, rows_compared=len(expected))
+        return Verdict(Outcome.EQUAL, "", len(expected), names_before, names_after)
     reordered = _database(migration, rows, seed, literals=literals, reverse=True)
     if Counter(map(_normal, reordered.execute(before).fetchall())) != Counter(
         map(_normal, expected)

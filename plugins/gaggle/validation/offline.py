@@ -35,6 +35,13 @@ class OfflineValidator:
 
     def analyze(self, sql: str) -> Analysis:
         try:
+            return self._analyze(sql)
+        except Exception as err:  # one statement never stops the whole check
+            why = f"sqlglot cannot analyze it ({type(err).__name__}: {err})"
+            return Analysis(not_checkable=why)
+
+    def _analyze(self, sql: str) -> Analysis:
+        try:
             statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
         except ParseError as err:
             detail = err.errors[0] if err.errors else {}
@@ -52,8 +59,17 @@ class OfflineValidator:
                 columns = self._columns(query, strict=not unknown)
             except (OptimizeError, SqlglotError) as err:
                 if unknown:  # a table without schema: its columns cannot be checked here
-                    return Analysis(None, tables, unknown)
+                    why = f"it reads {', '.join(unknown)}, whose schema gaggle lacks ({err})"
+                    return Analysis(None, tables, unknown, not_checkable=why)
                 return Analysis(None, tables, unknown, None, _error(err, sql))
+            except Exception as err:  # sqlglot's own limits (AssertionError, ...)
+                why = f"sqlglot cannot qualify it ({type(err).__name__}: {err})"
+                return Analysis(None, tables, unknown, not_checkable=why)
+            stars = [c.name for c in columns if c.name == "*" or c.name.endswith(".*")]
+            if stars:
+                over = f" over {', '.join(unknown)}, whose schema gaggle lacks," if unknown else ""
+                why = f"{stars[0]}{over} cannot be expanded into its columns"
+                return Analysis(None, tables, unknown, not_checkable=why)
         return Analysis(columns, tables, unknown)
 
     def _tables(self, statements: list[exp.Expr]) -> tuple[tuple[str, ...], tuple[str, ...]]:

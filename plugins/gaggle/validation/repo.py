@@ -9,6 +9,8 @@ at the line of the original file.
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,13 +19,14 @@ from types import SimpleNamespace
 import jinja2
 from sqlglot.tokens import TokenType
 
+from gaggle.errors import GaggleError
 from gaggle.frameworks.dbt import DbtFramework, DbtProject, DbtSession
 from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRenderer, DbtTarget
-from gaggle.repo import FileOutcome, RepoOutcome, collect_files, rewrite_repo
+from gaggle.repo import RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
 from gaggle.sql import SqlRewriter
 from gaggle.sql.script import mask_control_flow
-from gaggle.validation.analysis import Validator, Verdict, judge
+from gaggle.validation.analysis import Analysis, Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
 
 
@@ -72,7 +75,11 @@ class EquivalenceValidator:
             self.offline.analyze(after),
             [p.old for p in self.migration.tables],
         )
-        result = check_equivalence(before, after, self.migration)
+        try:
+            result = check_equivalence(before, after, self.migration)
+        except Exception as err:  # sqlglot's transpiler limits, say
+            verdict.warnings.append(f"not checkable in DuckDB: {type(err).__name__}: {err}")
+            return verdict
         if result.outcome == Outcome.DIFFERENT:
             verdict.ok = False
             verdict.problems.append(f"results differ in DuckDB: {result.detail}")
@@ -90,16 +97,48 @@ def validate_repo(
     dbt_target: DbtTarget | None = None,
     outcome: RepoOutcome | None = None,
 ) -> list[StatementResult]:
-    """Validate the rewrite of a repo; pass `outcome` when the repo was just rewritten."""
+    """Validate gaggle's own rewrite of a repo; pass `outcome` when it was just rewritten."""
     outcome = outcome or rewrite_repo(repo, migration, write=False)
-    renderers = _dbt_renderers(repo, migration, dbt_target)
+    changed = [f for f in outcome.files if f.result.changed and f.kind in ("sql", "dbt-model")]
+    return validate_edits(
+        migration,
+        {f.path: f.result.original for f in changed},
+        {f.path: f.result.text for f in changed},
+        validator,
+        repo=repo,
+        dbt_target=dbt_target,
+    )
+
+
+def validate_edits(
+    migration: Migration,
+    base_files: Mapping[str, str],
+    edited_files: Mapping[str, str],
+    validator: Validator | EquivalenceValidator,
+    *,
+    repo: Path | None = None,
+    dbt_target: DbtTarget | None = None,
+) -> list[StatementResult]:
+    """Validate edits anyone made: each file that differs between base_files (the
+    original, reading the old tables) and edited_files (the edit, reading the new
+    tables), statement by statement, by the given validator backend.
+
+    Keys are repo-relative paths. SQL files render with the Airflow-like context; with
+    `repo`, the repo's dbt models compile through dbt (both `is_incremental()` branches).
+    Files added or deleted by the edit have nothing to compare against and are skipped.
+    """
+    renderers = _dbt_renderers(repo, migration, dbt_target) if repo is not None else {}
     failures: list[StatementResult] = []
     pending: list[_Pending] = []
-    for file in outcome.files:
-        if not file.result.changed or file.kind not in ("sql", "dbt-model"):
+    for path in sorted(set(base_files) & set(edited_files)):
+        before, after = base_files[path], edited_files[path]
+        if before == after or not path.lower().endswith(".sql"):
             continue
-        for label, before, after in _compiled_pairs(file, renderers, failures):
-            pending += _changed_statements(file.path, label, before, after, failures)
+        kind = "dbt-model" if path in renderers else "sql"
+        for label, compiled_before, compiled_after in _compiled_pairs(
+            path, kind, before, after, renderers, failures
+        ):
+            pending += _changed_statements(path, label, compiled_before, compiled_after, failures)
     return failures + _judge_all(pending, validator, migration)
 
 
@@ -123,8 +162,7 @@ def _judge_all(
         verdicts = [validator.verdict(p.before, p.after) for p in pending]
     else:
         texts = [text for p in pending for text in (p.before, p.after)]
-        many = getattr(validator, "analyze_many", None)
-        analyses = many(texts) if many else [validator.analyze(t) for t in texts]
+        analyses = _analyze_all(validator, texts)
         verdicts = [judge(analyses[2 * i], analyses[2 * i + 1], olds) for i in range(len(pending))]
     results = []
     for item, verdict in zip(pending, verdicts, strict=True):
@@ -135,30 +173,48 @@ def _judge_all(
     return results
 
 
-def _compiled_pairs(file: FileOutcome, renderers: dict, results: list):
-    """(label, compiled before, compiled after) for each way the file compiles."""
-    if file.kind == "sql":
+def _analyze_all(validator: Validator, texts: list[str]) -> list[Analysis]:
+    """Each text analyzed; a backend that raises on one (a bug, a transport failure) makes
+    that statement not checkable instead of stopping the whole repo's check."""
+    many = getattr(validator, "analyze_many", None)
+    if many is not None:
         try:
-            yield "", _airflow(file.result.original), _airflow(file.result.text)
+            return many(texts)
+        except Exception:  # retried one by one below, each failure kept
+            pass
+    return [_analyze_one(validator, text) for text in texts]
+
+
+def _analyze_one(validator: Validator, text: str) -> Analysis:
+    try:
+        return validator.analyze(text)
+    except Exception as err:
+        return Analysis(
+            not_checkable=f"{validator.name} failed on it ({type(err).__name__}: {err})"
+        )
+
+
+def _compiled_pairs(path: str, kind: str, before: str, after: str, renderers: dict, results: list):
+    """(label, compiled before, compiled after) for each way the file compiles."""
+    if kind == "sql":
+        try:
+            yield "", _airflow(before), _airflow(after)
         except jinja2.TemplateError as err:
-            results.append(_compile_failure(file.path, f"cannot render its macros: {err}"))
+            results.append(_compile_failure(path, f"cannot render its macros: {err}"))
         return
-    pair = renderers.get(file.path)
-    if pair is None:
-        return
-    before_renderer, after_renderer = pair
-    name = Path(file.path).stem
-    branches = [False, True] if "is_incremental" in file.result.original else [False]
+    before_renderer, after_renderer = renderers[path]
+    name = Path(path).stem
+    branches = [False, True] if "is_incremental" in before else [False]
     for incremental in branches:
         label = "is_incremental() branch" if incremental else ""
         try:
             yield (
                 label,
-                before_renderer.compile(name, file.result.original, incremental),
-                after_renderer.compile(name, file.result.text, incremental),
+                before_renderer.compile(name, before, incremental),
+                after_renderer.compile(name, after, incremental),
             )
         except CompileError as err:
-            results.append(_compile_failure(file.path, f"cannot compile the model: {err}"))
+            results.append(_compile_failure(path, f"cannot compile the model: {err}"))
 
 
 def _airflow(text: str) -> CompiledModel:
@@ -243,3 +299,43 @@ def _migrated_project(project: DbtProject, session: DbtSession, engine: SqlRewri
             sources.append(replace(entry, name=new.table, identifier=new.table))
     variables = {k: engine.tables.rename_spec(v) or v for k, v in project.vars.items()}
     return replace(project, sources=sources, vars=variables)
+
+
+def validate_against_base(
+    repo: Path,
+    base: str,
+    migration: Migration,
+    validator: Validator | EquivalenceValidator,
+    dbt_target: DbtTarget | None = None,
+) -> list[StatementResult]:
+    """Validate the working tree's edits against git commit `base`, whoever made them:
+    each SQL file that differs from `base` is original-at-base against working-tree text."""
+    changed = _git(repo, "diff", "--name-only", "--relative", "-z", base, "--", ".")
+    base_files, edited_files = {}, {}
+    for path in filter(None, changed.split("\0")):
+        current = repo / path
+        if not path.lower().endswith(".sql") or not current.is_file():
+            continue
+        try:
+            base_files[path] = _git(repo, "show", f"{base}:./{path}")
+        except GaggleError:
+            continue  # added since base: nothing to compare against
+        edited_files[path] = current.read_text(encoding="utf-8")
+    return validate_edits(
+        migration, base_files, edited_files, validator, repo=repo, dbt_target=dbt_target
+    )
+
+
+def _git(repo: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+        )
+    except OSError as err:
+        raise GaggleError(f"validate --base needs git: {err}") from err
+    if done.returncode != 0:
+        raise GaggleError(
+            f"{repo}: git {' '.join(args[:2])} failed: {done.stderr.strip()}; "
+            "--base takes a commit of the repo's git history (a branch, tag or SHA)"
+        )
+    return done.stdout

@@ -1,4 +1,6 @@
-SELECT *
+-- TODO(data-migration users_v2): age_bucket has no automatic mapping: replaced by birth_year; bucket edges are a per-team decision. See https://wiki.example.com/data/users-v2
+-- TODO(data-migration users_v2): marketing_opt_in has no automatic mapping: split into email_opt_in and push_opt_in; which one applies depends on the channel. See https://wiki.example.com/data/users-v2
+SELECT user_id, users_v2.email_address AS email, users_v2.display_name AS full_name, users_v2.geo.country_code AS country, users_v2.geo.region, users_v2.geo.city, SPLIT(users_v2.locale, '-')[SAFE_OFFSET(0)] AS language, UNIX_MILLIS(users_v2.signup_at) AS signup_ms, DATE(users_v2.signup_at) AS created_date, users_v2.last_seen_at AS last_login, users_v2.status = 'ACTIVE' AS is_active, users_v2.subscription.plan, users_v2.subscription.mrr_cents / 100 AS mrr_usd, STRUCT(users_v2.primary_device.os_name AS os, users_v2.primary_device.model_name AS model) AS device, ARRAY(SELECT AS STRUCT v.id AS session_id, UNIX_MILLIS(v.started_at) AS started_ms, v.duration_s AS duration_s FROM UNNEST(users_v2.visits) AS v WITH OFFSET AS pos ORDER BY pos) AS sessions, users_v2.referral.code AS referral_code, users_v2.lifetime_orders, users_v2.ltv_usd, users_v2.labels AS tags, users_v2.updated_at, users_v2.age_bucket, users_v2.marketing_opt_in, orders.* EXCEPT (user_id)
 FROM core.users_v2
 JOIN sales.orders USING (user_id)
 WHERE (users_v2.status = 'ACTIVE')

@@ -1,0 +1,317 @@
+"""Pass 2, column references: each column read from an old table rewritten by the mapping
+table, qualified where the frame needs it; USING joins on a renamed column become ON."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.tokens import TokenType
+
+from gaggle.mapping import field_expression
+from gaggle.sql import expressions
+from gaggle.sql.context import (
+    CLAUSES_SEEING_ALIASES,
+    Frame,
+    ManualUse,
+    Resolved,
+    RewriteContext,
+    Source,
+    ancestors,
+    column_reference,
+    ident_span,
+    stands_alone,
+    using_names,
+)
+from gaggle.sql.report import FlagReason
+
+
+def column_references(ctx: RewriteContext, frames: list[Frame]) -> None:
+    """Rewrite every column reference of every frame (entry of this pass)."""
+    for frame in frames:
+        _references_of_frame(ctx, frame)
+
+
+def _references_of_frame(ctx: RewriteContext, frame: Frame) -> None:
+    _check_using(ctx, frame)
+    seen: set[int] = set()
+    for column in frame.columns:
+        if id(column) in seen or isinstance(column.parent, exp.Star):
+            continue
+        seen.add(id(column))
+        if isinstance(column.this, exp.Star):
+            continue
+        owner = frame.using_owner.get(column.name.lower()) if not column.table else None
+        if owner and "start" in column.this.meta:
+            # Qualified everywhere, GROUP/ORDER BY included: the joined sides hold equal values.
+            start = column.this.meta["start"]
+            ctx.edit((start, start), f"{owner}.", "using")
+            continue
+        resolved = _resolve(ctx, frame, column)
+        if resolved is not None:
+            _rewrite_reference(ctx, frame, resolved)
+
+
+def _resolve(ctx: RewriteContext, frame: Frame, column: exp.Column) -> Resolved | None:
+    node, idents = column_reference(column)
+    if any("start" not in ident.meta for ident in idents):
+        return None  # built by the parser, not written (e.g. a quoted path): checked later
+    names = [ident.name for ident in idents]
+    if len(names) >= 2:
+        source = frame.lookup_alias(names[0])
+        if source is not None:
+            if source.kind != "old":
+                return None
+            return Resolved(source, tuple(names[1:]), idents, True, node)
+    if _refers_to_output_alias(frame, column, names[0]):
+        return None
+    return _resolve_unqualified(ctx, frame, column, names, idents, node)
+
+
+def _resolve_unqualified(
+    ctx: RewriteContext,
+    frame: Frame,
+    column: exp.Column,
+    names: list[str],
+    idents: list[exp.Identifier],
+    node: exp.Expr,
+) -> Resolved | None:
+    name = names[0].lower()
+    current: Frame | None = frame
+    while current is not None:
+        owners = [s for s in current.sources.values() if s.columns and name in s.columns]
+        unknown = [
+            s
+            for s in current.sources.values()
+            if s.columns is None and not any(a is s.node for a in ancestors(column))
+        ]
+        if owners or unknown:
+            break
+        current = current.parent
+    else:
+        return None
+    old = [s for s in owners if s.kind == "old"]
+    if not old or name in using_names(frame):
+        return None  # USING merges the column; a renamed one is flagged by _check_using
+    position = ident_span(idents)
+    if len(owners) > 1:
+        others = ", ".join(s.alias for s in owners)
+        ctx.flag_at(
+            position, FlagReason.AMBIGUOUS_COLUMN, f"{names[0]} exists in {others}; qualify it"
+        )
+        return None
+    if unknown:
+        others = ", ".join(s.alias for s in unknown)
+        ctx.flag_at(
+            position,
+            FlagReason.UNKNOWN_SOURCE_SCHEMA,
+            f"{names[0]} may also come from {others}, whose schema gaggle lacks; qualify it",
+        )
+        return None
+    return Resolved(old[0], tuple(names), idents, False, node)
+
+
+def _refers_to_output_alias(frame: Frame, column: exp.Column, name: str) -> bool:
+    """ORDER BY country may name the SELECT's output column rather than a source column."""
+    select = frame.select
+    if select is None or column.table:
+        return False
+    node: exp.Expr = column
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    if node.parent is not select or node.arg_key not in CLAUSES_SEEING_ALIASES:
+        return False
+    return name.lower() in {p.alias_or_name.lower() for p in select.expressions}
+
+
+def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None:
+    source = ref.source
+    assert source.old is not None
+    qualifier, renamed = _qualifier(ctx, frame, ref)
+    span = ident_span(ref.idents)
+    assert span is not None
+    rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
+    if rendered is None:
+        if renamed:  # the column stays; only the table-name qualifier changes
+            ctx.edit(ident_span(ref.idents[:1]), qualifier, "qualifier")
+        return
+    expression, atomic = rendered
+    parent = ref.node.parent
+    bare = parent is frame.select and ref.node.arg_key == "expressions"
+    aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
+    if bare and frame.select is not None:
+        expression = expressions.projection_text(expression, ref.path[-1])
+    elif not atomic and not aliased and not stands_alone(ref.node):
+        expression = f"({expression})"
+    ctx.edit(span, expression, "column")
+
+
+def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:
+    """The qualifier to write, and whether it renames the old table's own name."""
+    source = ref.source
+    assert source.old is not None
+    new_name = ctx.engine.new_for[source.old].table
+    if ref.qualified:
+        qualifier_span = ident_span(ref.idents[:1])
+        written = ctx.text[qualifier_span[0] : qualifier_span[1]]
+        if not source.has_alias:
+            return new_name, True
+        return written, False
+    if len(frame.sources) > 1:
+        return (source.alias if source.has_alias else new_name), False
+    return None, False
+
+
+def render(
+    ctx: RewriteContext,
+    source: Source,
+    path: tuple[str, ...],
+    qualifier: str | None,
+    renamed: bool,
+    offset: int,
+) -> tuple[str, bool] | None:
+    """The replacement text for a reference and whether it is atomic; None: no change."""
+    assert source.old is not None
+    rules = ctx.engine.rules[source.old]
+    lowered = tuple(p.lower() for p in path)
+    rule, depth = None, 0
+    for depth in range(len(lowered), 0, -1):
+        rule = rules.get(lowered[:depth])
+        if rule is not None:
+            break
+    old_schema = ctx.engine.old_schema(source.old)
+    top = old_schema.find(path[:1])
+    if top is None:
+        return None
+    if rule is None:
+        if not (top.is_struct and not top.is_repeated and len(path) == 1):
+            return None
+        expression, rest = field_expression(top, (top.name,), rules), ()
+    elif rule.action == "manual":
+        ctx.manual.append(ManualUse(offset, rule.column, rule))
+        return None
+    else:
+        expression, rest = rule.expression or "", path[depth:]
+        if expression.lower() == ".".join(path[:depth]).lower() and not renamed:
+            return None
+    text = expressions.qualify(expression, qualifier, ctx.engine.new_schema(source.old))
+    atomic = expressions.is_atomic(expression)
+    if rest:
+        text = (text if atomic else f"({text})") + "." + ".".join(rest)
+        atomic = True
+    return text, atomic
+
+
+def _check_using(ctx: RewriteContext, frame: Frame) -> None:
+    """USING (c) where an old table renames c: an INNER join becomes the same join with ON.
+
+    Unqualified references to c then resolve to the other side, which holds the same
+    value in an inner join. Outer joins (where the merged column is a COALESCE) and
+    anything less certain are flagged.
+    """
+    select = frame.select
+    if select is None:
+        return
+    for position, join in enumerate(select.args.get("joins") or []):
+        items = list(join.args.get("using") or [])
+        renamed = [item for item in items if renamed_by_old(ctx, frame, item.name)]
+        if not renamed:
+            continue
+        on_clause = _using_as_on(ctx, frame, join, position, [i.name for i in items])
+        span = _using_span(ctx, items)
+        if on_clause is None or span is None:
+            ctx.flag_at(
+                ident_span(
+                    [renamed[0]] if isinstance(renamed[0], exp.Identifier) else renamed[0].parts
+                ),
+                FlagReason.AMBIGUOUS_COLUMN,
+                f"USING ({renamed[0].name}) joins a column an old table renames; "
+                "rewrite the join with ON by hand",
+            )
+            continue
+        ctx.edit(span, on_clause, "using")
+        other = _non_old_side(frame, join, position)
+        for item in items:
+            frame.using_owner[item.name.lower()] = other
+
+
+def _non_old_side(frame: Frame, join: exp.Join, position: int) -> str:
+    """The alias unqualified USING names now refer to: the side that is not an old table."""
+    right = frame.sources[join.this.alias_or_name.lower()]
+    if right.kind != "old":
+        return right.alias
+    return next(
+        frame.sources[a].alias
+        for a in frame.from_order[: position + 1]
+        if a in frame.sources and frame.sources[a].kind != "old"
+    )
+
+
+def renamed_by_old(ctx: RewriteContext, frame: Frame, name: str) -> bool:
+    for source in frame.sources.values():
+        if source.kind == "old" and source.columns and name.lower() in source.columns:
+            rule = ctx.engine.rules[source.old].get((name.lower(),))
+            if rule is None or (rule.expression or "").lower() != name.lower():
+                return True
+    return False
+
+
+def _using_as_on(
+    ctx: RewriteContext, frame: Frame, join: exp.Join, position: int, names: list[str]
+) -> str | None:
+    if join.side or join.kind not in ("", "INNER"):
+        return None
+    right = frame.sources.get(join.this.alias_or_name.lower())
+    if right is None:
+        return None
+    before = frame.from_order[: position + 1]
+    sides = []
+    for name in names:
+        lefts = [
+            frame.sources[alias]
+            for alias in before
+            if alias in frame.sources
+            and frame.sources[alias] is not right
+            and frame.sources[alias].columns
+            and name.lower() in frame.sources[alias].columns
+        ]
+        if len(lefts) != 1:
+            return None
+        terms = [_using_term(ctx, lefts[0], name), _using_term(ctx, right, name)]
+        if None in terms:
+            return None
+        sides.append(f"{terms[0]} = {terms[1]}")
+    return "ON " + " AND ".join(sides)
+
+
+def _using_term(ctx: RewriteContext, source: Source, name: str) -> str | None:
+    """`alias.name`, or for an old table the mapped expression qualified by its alias."""
+    qualifier = source.alias
+    if source.kind != "old":
+        return f"{qualifier}.{name}"
+    new_schema = ctx.engine.new_schema(source.old)
+    rule = ctx.engine.rules[source.old].get((name.lower(),))
+    if not source.has_alias:
+        qualifier = ctx.engine.new_for[source.old].table
+    if rule is not None and (rule.expression or "").lower() == name.lower():
+        return f"{qualifier}.{name}"
+    if rule is None or rule.action != "map" or new_schema.find((name,)) is not None:
+        return None  # manual, or the new table has its own `name`: unqualified uses would shift
+    text = expressions.qualify(rule.expression or "", qualifier, new_schema)
+    return text if expressions.is_atomic(rule.expression or "") else f"({text})"
+
+
+def _using_span(ctx: RewriteContext, items: list) -> tuple[int, int] | None:
+    """From the USING keyword to its closing parenthesis."""
+    spans = [ident_span([i] if isinstance(i, exp.Identifier) else i.parts) for i in items]
+    if None in spans:
+        return None
+    position = ctx.token_at.get(spans[0][0])
+    if position is None:
+        return None
+    while position > 0 and ctx.tokens[position].text.upper() != "USING":
+        position -= 1
+    if ctx.tokens[position].text.upper() != "USING":
+        return None
+    close = ctx.token_at.get(spans[-1][0])
+    while close < len(ctx.tokens) and ctx.tokens[close].token_type != TokenType.R_PAREN:
+        close += 1
+    return ctx.tokens[position].start, ctx.tokens[close].end + 1

@@ -1,0 +1,2 @@
+SELECT device.* EXCEPT (model), country
+FROM `acme-prod.core.users_v1`
