@@ -323,6 +323,7 @@ _ROUTES: list[tuple[str, re.Pattern, str]] = [
         ("POST", _R + r"/git/commits$", "_create_git_commit"),
         ("GET", _R + r"/commits/(?P<ref>.+)/check-runs$", "_list_check_runs"),
         ("GET", _R + r"/commits/(?P<ref>.+)/status$", "_combined_status"),
+        ("POST", _R + r"/statuses/(?P<sha>[^/]+)$", "_create_status"),
         ("GET", _R + r"/commits/(?P<ref>.+)$", "_get_commit"),
         ("GET", _R + r"/contents/?(?P<path>.*)$", "_get_contents"),
         ("GET", _R + r"/pulls$", "_list_pulls"),
@@ -1562,7 +1563,8 @@ class FakeGitHub(LoopbackServer):
         }
 
     def _status_json(self, repo: _Repo, status: dict) -> dict:
-        creator = self._user("github-actions[bot]", "Bot")
+        login = status.get("creator", "github-actions[bot]")
+        creator = self._user(login, "Bot" if login.endswith("[bot]") else "User")
         return {
             "url": f"{self._api(repo)}/statuses/{status['id']}",
             "avatar_url": creator["avatar_url"],
@@ -2177,6 +2179,38 @@ class FakeGitHub(LoopbackServer):
         )
         page.body = {"total_count": len(runs), "check_runs": page.body}
         return page
+
+    def _create_status(self, repo: _Repo, args: dict, _query, body: Any) -> _Reply:
+        """POST /repos/{o}/{r}/statuses/{sha}: the latest status of a context replaces the
+        one before (GitHub keeps both; the combined status shows the latest)."""
+        body = body if isinstance(body, dict) else {}
+        state, context = body.get("state"), body.get("context", "default")
+        if state not in STATUS_STATES:
+            raise _invalid("Status", "state")
+        description = body.get("description")
+        if description is not None and len(description) > 140:
+            raise ApiError(422, "Validation Failed", [{
+                "resource": "Status", "field": "description", "code": "custom",
+                "message": "description is too long (maximum is 140 characters)",
+            }])  # fmt: skip
+        if repo.kind(args["sha"]) != "commit":
+            raise ApiError(422, f"No commit found for SHA: {args['sha']}")
+        now = self.now()
+        status = {
+            "id": next(self._ids), "state": state, "context": context,
+            "description": description, "target_url": body.get("target_url"),
+            "created_at": now, "updated_at": now, "creator": self.login,
+        }  # fmt: skip
+        kept = [s for s in repo.statuses.get(args["sha"], []) if s["context"] != context]
+        repo.statuses[args["sha"]] = [*kept, status]
+        data = self._status_json(repo, status)
+        return _Reply(201, data, {"Location": data["url"]})
+
+    def statuses(self, full_name: str, sha: str) -> dict[str, dict]:
+        """{context: status} of a commit, as the API answers each."""
+        with self._lock:
+            repo = self._repo(full_name)
+            return {s["context"]: self._status_json(repo, s) for s in repo.statuses.get(sha, [])}
 
     def _combined_status(self, repo: _Repo, args: dict, _query, _body) -> _Reply:
         sha = self._resolve_commit(repo, args["ref"])

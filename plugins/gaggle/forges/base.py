@@ -109,6 +109,14 @@ class Forge(Protocol):
     def close(self, repo: str, number: int, comment: str) -> None:
         """Close an open PR with a comment (a cancelled campaign, a repo migrated by hand)."""
 
+    def commit_parent(self, repo: str, sha: str) -> str:
+        """The first parent of a commit ("" for a root commit)."""
+
+    def set_commit_status(
+        self, repo: str, sha: str, state: str, description: str, target_url: str, context: str
+    ) -> bool:
+        """Show a verdict on a commit (success, failure, pending) once. True if set now."""
+
 
 def is_gaggle_commit(message: str, migration_id: str) -> bool:
     """The trailer: necessary for gaggle's commit, never sufficient (see `is_gaggle_head`)."""

@@ -461,6 +461,35 @@ class GitHubForge:
         self._write(lambda: writer.create_comment(f"{body}\n\n{tag}"), look=posted)
         return True
 
+    def commit_parent(self, repo: str, sha: str) -> str:
+        """The first parent of a commit (where a branch gaggle wrote started)."""
+        commit = self._get(f"/repos/{repo}/git/commits/{sha}")
+        return commit["parents"][0]["sha"] if commit["parents"] else ""
+
+    def set_commit_status(
+        self, repo: str, sha: str, state: str, description: str, target_url: str, context: str
+    ) -> bool:
+        """Set a commit status once: nothing when the commit already shows exactly it."""
+        wanted = {"state": state, "description": description[:140], "target_url": target_url}
+
+        def shown():
+            combined = self._get(f"/repos/{repo}/commits/{sha}/status")
+            for status in combined.get("statuses", []):
+                if status["context"] == context:
+                    same = all(status.get(k) == v for k, v in wanted.items())
+                    return True if same else None
+            return None
+
+        if shown():
+            return False
+        self._write(
+            lambda: self.writes.requester.requestJsonAndCheck(
+                "POST", f"/repos/{repo}/statuses/{sha}", input={**wanted, "context": context}
+            ),
+            look=shown,
+        )
+        return True
+
     def close(self, repo: str, number: int, comment: str) -> None:
         pr = self._read(lambda: self.writes.get_repo(repo).get_pull(number))
         if pr.state != "open":
