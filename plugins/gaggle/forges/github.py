@@ -14,7 +14,9 @@ a write, pauses that budget for every worker for as long as GitHub says, then th
 request is sent again (a 403/429 limit answer means GitHub did not act on it).
 
 A new PR costs 7 REST calls, 5 of them writes (tree, commit, ref, PR, labels; 4
-without labels), counted in `ProposalOutcome.calls` and `.writes`.
+without labels), counted in `ProposalOutcome.calls` and `.writes`. PRs, check runs,
+statuses, reviews and the default branch's head are read with conditional requests
+(`http_cache.py`): an unchanged answer is a 304, which GitHub does not count.
 
 Code search (`search_code`) uses a third client that never sleeps on its own: each
 request first takes a slot from the code search budget (10 a minute, shared through the
