@@ -121,18 +121,21 @@ class Steps:
     def find_references(self, repo: str, discovered_by: str = "") -> dict:
         """Read the repo at its default branch head; does it mention an old table at all?"""
         with self._recorded(repo, "find_references"):
-            base_branch, base_sha = self.forge.default_branch(repo)
-            files = read_repo_files(self.forge, repo, base_sha)
-            unreadable = unreadable_candidates(files)
-            snapshot = {
-                "base_branch": base_branch,
-                "files": files,
-                "unreadable": unreadable,
-                **self.forge.tree_info(repo, base_sha),
-            }
-            self.ledger.put_work(
-                self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
-            )
+            snapshot, base_sha = self._kept_snapshot(repo)
+            if snapshot is None:
+                base_branch, base_sha = self.forge.default_branch(repo)
+                files = read_repo_files(self.forge, repo, base_sha)
+                snapshot = {
+                    "base_branch": base_branch,
+                    "files": files,
+                    "unreadable": unreadable_candidates(files),
+                    **self.forge.tree_info(repo, base_sha),
+                }
+                self.ledger.put_work(
+                    self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
+                )
+            files = snapshot["files"]
+            unreadable = snapshot.get("unreadable", {})
             mentions = mentioning_files(files, self.migration)
             fields = {"base_sha": base_sha}
             if discovered_by:
@@ -141,6 +144,16 @@ class Steps:
                 return self._settle(repo, base_sha, fields, unreadable)
             self._record(repo, "references-found", {"files": len(mentions)}, **fields)
             return {"repo": repo, "status": "references-found", "base_sha": base_sha}
+
+    def _kept_snapshot(self, repo: str) -> tuple[dict | None, str]:
+        """A re-run: one cheap request for the default branch's head; when it is the
+        commit read last time, its snapshot is reused (no tree, no blobs read again)."""
+        state = self.ledger.get(self.migration.id, repo)
+        if state is None or not state.base_sha:
+            return None, ""  # never read: the full read says which branch is the default
+        head = self.forge.default_head(repo)
+        kept = self.ledger.get_work(self.migration.id, repo, "snapshot", head)
+        return (json.loads(kept), head) if kept is not None else (None, "")
 
     def rewrite(self, repo: str, base_sha: str) -> dict:
         """Resolve every reference by scope and edit only those characters."""
@@ -200,12 +213,18 @@ class Steps:
                 return {**result, "status": "dry-run"}
             branch = self.branch_of(repo)
             before = self.ledger.get(self.migration.id, repo)
+            digest = changes_digest(work.changes)
+            current = (
+                bool(before and before.branch_sha)
+                and self.ledger.get_work(self.migration.id, repo, "proposed", before.branch_sha)
+                == digest.encode()
+            )
             admit = (
                 (lambda: self.ledger.grant_new_pr(self.migration.id, run_id, repo, max_prs))
                 if max_prs
                 else None
             )
-            outcome = self.forge.propose(self._proposal(repo, work, branch, before, admit))
+            outcome = self.forge.propose(self._proposal(repo, work, branch, before, admit, current))
             if outcome.action == "merged":
                 # Merged, yet the default branch reads an old table again (a revert, a new
                 # query): the change goes to a follow-up PR on a branch of its own.
@@ -215,6 +234,10 @@ class Steps:
                 self._record(repo, "capped", {"max_prs": max_prs})
                 return {**result, "status": "capped"}
             action = settled_action(outcome, before, branch)
+            if action in GAGGLE_HEADS:  # what the head holds: the next run need not look
+                self.ledger.put_work(
+                    self.migration.id, repo, "proposed", outcome.branch_sha, digest.encode()
+                )
             self.record_pull(
                 repo, outcome.pull_request, action, {"notes": outcome.notes}, branch,
                 branch_sha=outcome.branch_sha if action in GAGGLE_HEADS else "",
@@ -222,13 +245,24 @@ class Steps:
             number = outcome.pull_request.number if outcome.pull_request else None
             return {**result, "status": action, "pr": number}
 
-    def await_merge(self, repo: str) -> str | None:
-        """The PR's state now (merged, closed, open), recorded when it changed; None: no PR."""
-        pull = self.forge.pull_request(repo, self.branch_of(repo))
+    def await_merge(self, repo: str, fresh_seconds: float = 120.0) -> str | None:
+        """The PR's state now (merged, closed, open), recorded when it changed; None: no PR.
+        One request (the state only); CI and reviews are read when the state changed. The
+        first check right after open_pr uses the state open_pr has just read."""
+        state = self.ledger.get(self.migration.id, repo)
+        if (
+            state is not None
+            and state.status in (*GAGGLE_HEADS, "human-commit")
+            and state.pr_state
+            and (self.ledger.clock() - state.updated_at).total_seconds() < fresh_seconds
+        ):
+            return state.pr_state
+        branch = self.branch_of(repo)
+        pull = self.forge.pull_request(repo, branch, detailed=False)
         if pull is None:
             return None
-        state = self.ledger.get(self.migration.id, repo)
         if state is None or state.pr_state != pull.state:
+            pull = self.forge.pull_request(repo, branch) or pull
             self.record_pull(repo, pull, f"pr-{pull.state}")
         return pull.state
 
@@ -395,7 +429,7 @@ class Steps:
                          files_changed=0, manual_decisions=0, last_error="", **fields)  # fmt: skip
             return {"repo": repo, "status": "unreadable", "base_sha": base_sha}
         status = "no-change-needed"
-        existing = self.forge.pull_request(repo, self.branch_of(repo))
+        existing = self.forge.pull_request(repo, self.branch_of(repo), detailed=False)
         if self.close_orphans and existing is not None and existing.state == "open":
             tables = ", ".join(str(p.old) for p in self.migration.tables)
             self.forge.close(repo, existing.number, ORPHAN_COMMENT.format(tables=tables))
@@ -442,6 +476,7 @@ class Steps:
         branch: str,
         before: RepoState | None = None,
         admit_new: Callable[[], bool] | None = None,
+        recorded_head_current: bool = False,
     ) -> Proposal:
         settings = self.migration.pull_request
         follow_up = branch != settings.branch
@@ -474,6 +509,7 @@ class Steps:
             base_tree=work.tree_info.get("tree", ""),
             modes=tuple(sorted(work.tree_info.get("modes", {}).items())),
             recorded_head=recorded_head(before, branch, settings.branch),
+            recorded_head_current=recorded_head_current,
             admit_new=admit_new,
         )
 
@@ -486,6 +522,15 @@ def recorded_head(before: RepoState | None, branch: str, spec_branch: str) -> st
     if before is None or (before.branch or spec_branch) != branch:
         return ""
     return before.branch_sha
+
+
+def changes_digest(changes: tuple[FileChange, ...]) -> str:
+    """Names exactly the files a branch head must hold (paths, contents, deletions)."""
+    digest = hashlib.sha256()
+    for change in sorted(changes, key=lambda c: c.path):
+        content = b"\0deleted" if change.content is None else change.content.encode()
+        digest.update(change.path.encode() + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()
 
 
 def settled_action(outcome: ProposalOutcome, before: RepoState | None, branch: str) -> str:

@@ -5,13 +5,22 @@ PR state is not progress. A merged PR counts as `done` only once the sweep has r
 the repo's default branch and found no reference to an old table left, and (with
 lineage on) no job attributed to the repo read the old tables lately. The check runs
 every night, so a revert or a new reference takes a `done` repo back out.
+
+When a person pushed to an open PR's branch (its head is no longer the commit gaggle
+wrote), the sweep validates the branch against where it started, as `gaggle validate
+--base` does, and shows the verdict on the PR as the commit status `gaggle/validation`:
+success, failure (a statement's output changed), or pending (a decision gaggle left as
+a TODO still fails), each with a one-line reason and a link to the dashboard's repo page.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from gaggle.forges.base import Forge
 from gaggle.ledger import Ledger, RepoState
@@ -19,6 +28,7 @@ from gaggle.pipeline import Steps, checked_out, mentioning_files, unreadable_can
 from gaggle.progress import counts_of
 from gaggle.repo import rewrite_repo
 from gaggle.spec import Migration
+from gaggle.validation.repo import validate_edits
 
 NUDGE = (
     "Hello! This PR moves this repo off {tables}, which is being retired. It has had no "
@@ -31,11 +41,22 @@ NUDGE = (
 LineageCheck = Callable[[str, int], list[str]]
 
 
+def default_dashboard_url(environ) -> str:
+    """GAGGLE_DASHBOARD_URL, else the Airflow API server's base URL with the dashboard's
+    /gaggle mount, else a local Airflow's."""
+    if environ.get("GAGGLE_DASHBOARD_URL"):
+        return environ["GAGGLE_DASHBOARD_URL"]
+    base = environ.get("AIRFLOW__API__BASE_URL") or "http://localhost:8080"
+    return base.rstrip("/") + "/gaggle"
+
+
 @dataclass(frozen=True)
 class SweepSettings:
     nudge_after_days: int = 7  # a PR idle this long gets a polite nudge
     nudge_every_days: int = 7  # and at most one nudge per this many days
     lineage_days: int = 14  # a lineage reader this recent keeps a merged repo from done
+    # The dashboard's root, for the commit status's link to a repo's page.
+    dashboard_url: str = field(default_factory=lambda: default_dashboard_url(os.environ))
 
 
 @dataclass
@@ -47,6 +68,7 @@ class SweepResult:
     reopened: list[str] = field(default_factory=list)
     attention: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the sweep could not look: see last_error
+    revalidated: dict[str, str] = field(default_factory=dict)  # repo -> status state set
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -57,11 +79,16 @@ def sweep_migration(
     settings: SweepSettings = SweepSettings(),
     lineage: LineageCheck | None = None,
     now: datetime | None = None,
+    validator=None,
 ) -> SweepResult:
     """Refresh, verify and nudge every repo with a PR; then snapshot the day's counts.
     A repo whose step raises is recorded (last_error, attention) and the sweep goes on."""
     now = now or datetime.now(UTC)
-    steps = Steps(forge, migration, ledger, log=lambda _: None)
+    if validator is None:
+        from gaggle.validation.offline import OfflineValidator
+
+        validator = OfflineValidator(migration.catalog)
+    steps = Steps(forge, migration, ledger, validator, log=lambda _: None)
     result = SweepResult(migration.id)
     for state in ledger.states(migration.id):
         if state.pr_number is None:
@@ -93,12 +120,76 @@ def _sweep_repo(forge, migration, ledger, steps, state, settings, lineage, now, 
     result.refreshed += 1
     if (pull.state, pull.ci, pull.review) != (state.pr_state, state.ci_state, state.review_state):
         steps.record_pull(state.repo, pull, f"pr-{pull.state}", branch=state.branch or None)
+    if pull.state == "open":
+        _revalidate(forge, migration, ledger, steps.validator, state, pull, settings, result)
     if pull.state == "open" and _nudge(forge, migration, ledger, state, pull, settings, now):
         result.nudged.append(state.repo)
     elif pull.state == "merged":
         _verify(forge, migration, ledger, state, settings, lineage, now, result)
     elif pull.state == "closed":
         result.attention.append(state.repo)
+
+
+STATUS_CONTEXT = "gaggle/validation"
+
+
+def _revalidate(forge, migration, ledger, validator, state, pull, settings, result) -> None:
+    """A person pushed to the PR's branch: validate it against where it started, once per
+    head, and show the verdict as a commit status."""
+    if not state.branch_sha or not pull.head_sha or pull.head_sha == state.branch_sha:
+        return  # gaggle's own head: the pipeline validated it before proposing
+    if ledger.get_work(migration.id, state.repo, "revalidated", pull.head_sha) is not None:
+        return  # this head was judged already
+    start = forge.commit_parent(state.repo, state.branch_sha)
+    base_files = forge.read_files(state.repo, start)
+    edited = forge.read_files(state.repo, pull.head_sha)
+    verdict, reason = judge_edits(migration, base_files, edited, validator)
+    link = f"{settings.dashboard_url.rstrip('/')}/migrations/{quote(migration.id, safe='')}"
+    link += f"/repos/{quote(state.repo)}"
+    forge.set_commit_status(state.repo, pull.head_sha, verdict, reason, link, STATUS_CONTEXT)
+    ledger.put_work(
+        migration.id,
+        state.repo,
+        "revalidated",
+        pull.head_sha,
+        json.dumps({"state": verdict, "reason": reason}).encode(),
+    )
+    ledger.record(
+        migration.id,
+        state.repo,
+        state.status,
+        {"revalidated": pull.head_sha, "state": verdict, "reason": reason},
+        attention=reason[:200] if verdict == "failure" else "",
+    )
+    result.revalidated[state.repo] = verdict
+
+
+def judge_edits(migration, base_files, edited_files, validator) -> tuple[str, str]:
+    """(commit status state, one-line reason) for a branch's files against its start."""
+    results = validate_edits(migration, base_files, edited_files, validator)
+    marker = f"TODO(data-migration {migration.id})"
+    waiting = {path for path, text in edited_files.items() if marker in text}
+    failed = [r for r in results if not r.verdict.ok]
+    blocking = [r for r in failed if r.path not in waiting]
+    if blocking:
+        first = blocking[0]
+        problem = first.verdict.problems[0] if first.verdict.problems else "failed"
+        return "failure", _one_line(
+            f"{len(blocking)} statement(s) fail validation; {first.path}:{first.line}: {problem}"
+        )
+    if failed:
+        first = failed[0]
+        return "pending", _one_line(
+            f"decision left (TODO) in {len(waiting)} file(s); {first.path}:{first.line} "
+            "fails until it is resolved"
+        )
+    return "success", _one_line(f"{len(results)} changed statement(s) validated against the base")
+
+
+def _one_line(text: str, limit: int = 140) -> str:
+    """GitHub takes at most 140 characters of a status description, on one line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _nudge(forge, migration, ledger, state: RepoState, pull, settings, now) -> bool:

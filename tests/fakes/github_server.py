@@ -23,6 +23,9 @@ What the fake does to test a client's safety:
   simulated minute can last a real second; `now()` reads it and `advance()` jumps it;
   `retry-after` and `x-ratelimit-reset` are in real seconds so a client waits the scaled time;
 - one-shot faults: `fail_next(method, path_regex, mode)`;
+- conditional requests: an ETag on every 200 to a GET; `If-None-Match` with the current
+  one answers 304 without a body, not counted against the rate limit (`counted` counts
+  the requests that are; `not_modified` the 304s);
 - code search (`GET /search/code`, GitHub's legacy syntax: terms, "phrases", `org:`/`user:`,
   `repo:`, `path:`, `filename:`, `extension:`, `language:`, `size:`, `in:`) over each
   repository's default branch, files under 384 KB only, at most 1,000 results per query
@@ -320,6 +323,7 @@ _ROUTES: list[tuple[str, re.Pattern, str]] = [
         ("POST", _R + r"/git/commits$", "_create_git_commit"),
         ("GET", _R + r"/commits/(?P<ref>.+)/check-runs$", "_list_check_runs"),
         ("GET", _R + r"/commits/(?P<ref>.+)/status$", "_combined_status"),
+        ("POST", _R + r"/statuses/(?P<sha>[^/]+)$", "_create_status"),
         ("GET", _R + r"/commits/(?P<ref>.+)$", "_get_commit"),
         ("GET", _R + r"/contents/?(?P<path>.*)$", "_get_contents"),
         ("GET", _R + r"/pulls$", "_list_pulls"),
@@ -382,6 +386,8 @@ class FakeGitHub(LoopbackServer):
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
         self.responses: list[tuple[str, str, int, Any]] = []
         self.content_creating = 0
+        self.counted = 0  # requests counted against the primary rate limit (a 304 is not)
+        self.not_modified = 0  # 304 answers to conditional requests
         self.secondary_limit_hits = 0
         self.primary_limit_hits = 0
         self.faults_fired: list[tuple[str, str, str]] = []
@@ -734,7 +740,7 @@ class FakeGitHub(LoopbackServer):
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                reply = fake._handle(method, self.path, raw)
+                reply = fake._handle(method, self.path, raw, self.headers.get("If-None-Match"))
                 if reply is None:  # "disconnect": drop the connection unanswered
                     self.close_connection = True
                     return
@@ -753,7 +759,9 @@ class FakeGitHub(LoopbackServer):
 
         return Handler
 
-    def _handle(self, method: str, target: str, raw: bytes) -> _Reply | None:
+    def _handle(
+        self, method: str, target: str, raw: bytes, if_none_match: str | None = None
+    ) -> _Reply | None:
         split = urllib.parse.urlsplit(target)
         path = split.path
         query = dict(urllib.parse.parse_qsl(split.query))
@@ -774,6 +782,8 @@ class FakeGitHub(LoopbackServer):
             except BaseException:
                 self.in_flight -= 1
                 raise
+            if method == "GET" and reply.status == 200 and reply.body is not None:
+                reply = self._conditional(path, reply, if_none_match)
             reply.headers.update(self._rate_headers(path))
             if mode != "disconnect":
                 self.responses.append((method, path, reply.status, copy.deepcopy(reply.body)))
@@ -830,6 +840,24 @@ class FakeGitHub(LoopbackServer):
                 self.errors.append(traceback.format_exc())
                 return _Reply(500, {"message": "Server Error (bug in FakeGitHub)", "status": "500"})
         return _Reply(404, _not_found().body)
+
+    def _conditional(self, path: str, reply: _Reply, if_none_match: str | None) -> _Reply:
+        """GitHub's conditional requests: every 200 to a GET carries an ETag (a weak one, of
+        the body); a request whose If-None-Match names the current one gets 304 Not
+        Modified without a body, and a 304 does not count against the rate limit."""
+        digest = hashlib.sha1(
+            json.dumps(reply.body, sort_keys=True).encode(), usedforsecurity=False
+        ).hexdigest()
+        etag = f'W/"{digest}"'
+        reply.headers["ETag"] = etag
+        asked = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+        if f'"{digest}"' not in asked:
+            return reply
+        self.not_modified += 1
+        if path not in ("/rate_limit", "/search/code"):
+            self._used = max(0, self._used - 1)
+            self.counted -= 1
+        return _Reply(304, None, {"ETag": etag})
 
     # --- rate limits ---------------------------------------------------------------------
 
@@ -904,6 +932,7 @@ class FakeGitHub(LoopbackServer):
                     ApiError(403, message, docs=f"{DOCS}/using-the-rest-api/rate-limits").body,
                 )
             self._used += 1
+            self.counted += 1
         wait = self._secondary_wait(method, now)
         if wait is None:
             if method in WRITE_METHODS:
@@ -1040,6 +1069,8 @@ class FakeGitHub(LoopbackServer):
         for name in (ref, f"refs/{ref}", f"refs/heads/{ref}", f"refs/tags/{ref}"):
             if name.startswith("refs/") and name in repo.refs:
                 return repo.refs[name]
+        if ref == "HEAD":  # the default branch's head, as GitHub resolves it
+            return repo.branch_sha(repo.default_branch)
         if re.fullmatch(r"[0-9a-f]{7,40}", ref):
             found = [s for s, (k, _) in repo.objects.items() if k == "commit" and s.startswith(ref)]
             if len(found) == 1:
@@ -1532,7 +1563,8 @@ class FakeGitHub(LoopbackServer):
         }
 
     def _status_json(self, repo: _Repo, status: dict) -> dict:
-        creator = self._user("github-actions[bot]", "Bot")
+        login = status.get("creator", "github-actions[bot]")
+        creator = self._user(login, "Bot" if login.endswith("[bot]") else "User")
         return {
             "url": f"{self._api(repo)}/statuses/{status['id']}",
             "avatar_url": creator["avatar_url"],
@@ -2147,6 +2179,38 @@ class FakeGitHub(LoopbackServer):
         )
         page.body = {"total_count": len(runs), "check_runs": page.body}
         return page
+
+    def _create_status(self, repo: _Repo, args: dict, _query, body: Any) -> _Reply:
+        """POST /repos/{o}/{r}/statuses/{sha}: the latest status of a context replaces the
+        one before (GitHub keeps both; the combined status shows the latest)."""
+        body = body if isinstance(body, dict) else {}
+        state, context = body.get("state"), body.get("context", "default")
+        if state not in STATUS_STATES:
+            raise _invalid("Status", "state")
+        description = body.get("description")
+        if description is not None and len(description) > 140:
+            raise ApiError(422, "Validation Failed", [{
+                "resource": "Status", "field": "description", "code": "custom",
+                "message": "description is too long (maximum is 140 characters)",
+            }])  # fmt: skip
+        if repo.kind(args["sha"]) != "commit":
+            raise ApiError(422, f"No commit found for SHA: {args['sha']}")
+        now = self.now()
+        status = {
+            "id": next(self._ids), "state": state, "context": context,
+            "description": description, "target_url": body.get("target_url"),
+            "created_at": now, "updated_at": now, "creator": self.login,
+        }  # fmt: skip
+        kept = [s for s in repo.statuses.get(args["sha"], []) if s["context"] != context]
+        repo.statuses[args["sha"]] = [*kept, status]
+        data = self._status_json(repo, status)
+        return _Reply(201, data, {"Location": data["url"]})
+
+    def statuses(self, full_name: str, sha: str) -> dict[str, dict]:
+        """{context: status} of a commit, as the API answers each."""
+        with self._lock:
+            repo = self._repo(full_name)
+            return {s["context"]: self._status_json(repo, s) for s in repo.statuses.get(sha, [])}
 
     def _combined_status(self, repo: _Repo, args: dict, _query, _body) -> _Reply:
         sha = self._resolve_commit(repo, args["ref"])

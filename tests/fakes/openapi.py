@@ -214,6 +214,11 @@ class OpenAPI:
         """(operationId, JSON schema or None for a body-less response) for one status."""
         template, op = self.operation(method, path)
         responses = op.get("responses", {})
+        if method.upper() == "GET" and status == 304:
+            # Conditional requests apply to every GET (docs.github.com/rest/using-the-rest-api/
+            # best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate),
+            # though only some operations list 304: always a body-less answer.
+            return op.get("operationId", template), None
         response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
         response = response or responses.get("default")
         if response is None:

@@ -3,9 +3,12 @@ server: what the ledger records after retries, and people's commits left alone."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 from gaggle.forges.github import GitHubForge
+from gaggle.forges.http_cache import SqlHttpCache
 from gaggle.ledger import Ledger
 from gaggle.pipeline import Steps
 from gaggle.spec import load_migration
@@ -39,8 +42,14 @@ def ledger(tmp_path) -> Ledger:
 
 
 def _steps(server: FakeGitHub, ledger: Ledger) -> Steps:
-    """A fresh forge per step, as each Airflow task builds its own."""
-    forge = GitHubForge(Auth.Token("t"), server.endpoint, seconds_between_requests=0)
+    """A fresh forge per step, as each Airflow task builds its own: ETags kept in the
+    ledger's database, as the DAG's forge keeps them (with its write budget)."""
+    forge = GitHubForge(
+        Auth.Token("t"),
+        server.endpoint,
+        seconds_between_requests=0,
+        http_cache=SqlHttpCache(ledger.engine),
+    )
     return Steps(forge, MIGRATION, ledger, OfflineValidator(MIGRATION.catalog), log=lambda _: None)
 
 
@@ -104,3 +113,48 @@ def test_max_prs_caps_new_prs_but_never_an_existing_one(server, ledger):
     assert ledger.grant_new_pr(MIGRATION.id, "r2", "acme/elsewhere", 1)
     again = _steps(server, ledger).open_pr(REPO, sha, run_id="r2", max_prs=1)
     assert again["status"] == "unchanged"
+
+
+def _every_step(server: FakeGitHub, ledger: Ledger) -> dict:
+    found = _steps(server, ledger).find_references(REPO)
+    sha = found["base_sha"]
+    _steps(server, ledger).rewrite(REPO, sha)
+    _steps(server, ledger).validate(REPO, sha)
+    opened = _steps(server, ledger).open_pr(REPO, sha)
+    _steps(server, ledger).await_merge(REPO)  # the sensor's first poke
+    return opened
+
+
+def test_a_rerun_with_nothing_to_change_costs_two_calls_then_none_counted(server, ledger):
+    assert _every_step(server, ledger)["status"] == "created"
+    calls = len(server.calls)
+    assert _every_step(server, ledger)["status"] == "unchanged"
+    assert len(server.calls) - calls <= 2  # the default branch's head, the PR
+    calls, counted = len(server.calls), server.counted
+    assert _every_step(server, ledger)["status"] == "unchanged"
+    assert len(server.calls) - calls <= 2
+    assert server.counted == counted  # both answered 304: nothing counted against the limit
+    assert server.content_creating == 5  # the first run's writes only
+
+
+def test_a_rerun_after_a_person_pushed_still_looks_at_the_branch(server, ledger):
+    _every_step(server, ledger)
+    _every_step(server, ledger)
+    server.push(REPO, BRANCH, {"sql/daily.sql": "SELECT 1\n"}, author="bob")
+    assert _every_step(server, ledger)["status"] == "human-commit"
+
+
+def test_a_merge_check_is_one_conditional_call(server, tmp_path):
+    now = [datetime.now(UTC)]
+    ledger = Ledger(sa.create_engine(f"sqlite:///{tmp_path / 'l.db'}"), clock=lambda: now[0])
+    ledger.migrate()
+    _every_step(server, ledger)
+    now[0] += timedelta(minutes=10)  # the next poke: open_pr's reading is no longer fresh
+    for expected_counted in (1, 0):  # the first keeps the ETag, the next is a 304
+        calls, counted = len(server.calls), server.counted
+        assert _steps(server, ledger).await_merge(REPO) == "open"
+        assert len(server.calls) - calls == 1
+        assert server.counted - counted == expected_counted
+    server.merge_pr(REPO, server.pulls(REPO)[0]["number"])
+    assert _steps(server, ledger).await_merge(REPO) == "merged"
+    assert ledger.get(MIGRATION.id, REPO).pr_state == "merged"

@@ -78,6 +78,22 @@ def test_a_human_commit_on_the_branch_is_never_overwritten(forge: LocalForge):
     assert len(forge._records(REPO)["data-migration/users-v2"]["comments"]) == 1  # once
 
 
+def test_an_amended_commit_keeping_the_trailer_is_never_overwritten(forge: LocalForge):
+    first = forge.propose(_proposal())
+    _git(forge, "checkout", "-q", "data-migration/users-v2")
+    (forge.path(REPO) / "sql" / "a.sql").write_text("-- reviewer's fix\n")
+    # `--amend` keeps the message (and its Gaggle-Migration trailer) and gaggle as author.
+    _git(forge, "-c", "user.name=reviewer", "-c", "user.email=r@x", "commit", "-qa",
+         "--amend", "--no-edit")  # fmt: skip
+    amended = _git(forge, "rev-parse", "HEAD").strip()
+    _git(forge, "checkout", "-q", "main")
+    assert "Gaggle-Migration: users_v2" in _git(forge, "log", "-1", "--format=%B", amended)
+    for recorded in (first.branch_sha, ""):
+        outcome = forge.propose(_proposal("SELECT 3\n", recorded_head=recorded))
+        assert outcome.action == "human-commit"
+        assert _git(forge, "rev-parse", "data-migration/users-v2").strip() == amended
+
+
 def test_a_closed_pr_is_not_reopened_unless_asked(forge: LocalForge):
     pr = forge.propose(_proposal()).pull_request
     forge.close(REPO, pr.number, "not now")

@@ -56,6 +56,7 @@ class Proposal:
     base_sha: str = ""
     base_tree: str = ""
     recorded_head: str = ""  # the branch head gaggle last wrote, as the ledger recorded it
+    recorded_head_current: bool = False  # the ledger says that head holds exactly `changes`
     modes: tuple[tuple[str, str], ...] = ()  # (path, git file mode) at the base, when known
     # Asked only when this call would open a new PR (e.g. the run's max_prs); False: capped.
     admit_new: Callable[[], bool] | None = field(default=None, compare=False)
@@ -105,14 +106,26 @@ class Forge(Protocol):
     def propose(self, proposal: Proposal) -> ProposalOutcome:
         """Make the branch and the PR what the proposal says, safely and idempotently."""
 
-    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
-        """The PR whose head is the branch, in any state, with CI and review state."""
+    def default_head(self, repo: str) -> str:
+        """The head SHA of the repo's default branch (as cheaply as the host allows)."""
+
+    def pull_request(self, repo: str, branch: str, detailed: bool = True) -> PullRequest | None:
+        """The PR whose head is the branch, in any state; with CI and review state when
+        `detailed` (a merge check needs only the state)."""
 
     def comment(self, repo: str, number: int, body: str, marker: str) -> bool:
         """Comment once: nothing when a comment carrying the marker exists. True if posted."""
 
     def close(self, repo: str, number: int, comment: str) -> None:
         """Close an open PR with a comment (a cancelled campaign, a repo migrated by hand)."""
+
+    def commit_parent(self, repo: str, sha: str) -> str:
+        """The first parent of a commit ("" for a root commit)."""
+
+    def set_commit_status(
+        self, repo: str, sha: str, state: str, description: str, target_url: str, context: str
+    ) -> bool:
+        """Show a verdict on a commit (success, failure, pending) once. True if set now."""
 
 
 def is_gaggle_commit(message: str, migration_id: str) -> bool:

@@ -14,7 +14,9 @@ a write, pauses that budget for every worker for as long as GitHub says, then th
 request is sent again (a 403/429 limit answer means GitHub did not act on it).
 
 A new PR costs 7 REST calls, 5 of them writes (tree, commit, ref, PR, labels; 4
-without labels), counted in `ProposalOutcome.calls` and `.writes`.
+without labels), counted in `ProposalOutcome.calls` and `.writes`. PRs, check runs,
+statuses, reviews and the default branch's head are read with conditional requests
+(`http_cache.py`): an unchanged answer is a 304, which GitHub does not count.
 
 Code search (`search_code`) uses a third client that never sleeps on its own: each
 request first takes a slot from the code search budget (10 a minute, shared through the
@@ -26,8 +28,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import math
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +39,7 @@ import requests
 from github import Auth, Github, GithubException, InputGitAuthor, InputGitTreeElement
 from github.GitCommit import GitCommit
 from github.GitTree import GitTree
+from github.PullRequest import PullRequest as GithubPullRequest
 from urllib3.util.retry import Retry
 
 from gaggle.errors import GaggleError
@@ -48,6 +53,7 @@ from gaggle.forges.base import (
     RepoFiles,
     is_gaggle_head,
 )
+from gaggle.forges.http_cache import HttpCache, MemoryHttpCache, SqlHttpCache
 from gaggle.forges.pacing import SqlPacer, code_search_pacer
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -74,6 +80,7 @@ class GitHubForge:
         seconds_between_requests: float = 0.25,
         search_pacer: SqlPacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        http_cache: HttpCache | None = None,
     ) -> None:
         common: dict[str, Any] = {
             "auth": auth,
@@ -90,6 +97,12 @@ class GitHubForge:
         self.pacer = pacer
         self.rollout = rollout  # at most N new PRs an hour, across the whole campaign
         self.sleep = sleep  # waits out a limit when there is no shared budget
+        # ETags of earlier answers: re-reads are conditional (a 304 costs no rate limit).
+        # Shared where the write budget is (the ledger's database), else this process's.
+        if http_cache is None:
+            http_cache = SqlHttpCache(pacer.engine) if pacer is not None else MemoryHttpCache()
+        self.http_cache = http_cache
+        self.not_modified = 0  # 304 answers: calls that did not count against the limit
         self.calls = 0
         self.write_calls = 0
         self.limit_answers = 0  # 403/429 rate-limit answers seen (each paused the budget)
@@ -141,18 +154,23 @@ class GitHubForge:
                 files.unreadable[element.path] = "not UTF-8 text"
         return files
 
+    def default_head(self, repo: str) -> str:
+        """The default branch's head SHA in one conditional request (GET commits/HEAD)."""
+        return self._get(f"/repos/{repo}/commits/HEAD")["sha"]
+
     def tree_info(self, repo: str, ref: str) -> dict:
         """The tree SHA and file modes read at the ref: a later task's commit needs no read."""
         if (repo, ref) not in self.trees:
             return {}
         return {"tree": self.trees[(repo, ref)], "modes": dict(self.modes[(repo, ref)])}
 
-    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
-        handle = self.reads.get_repo(repo)
-        found = self._find_pr(handle, repo, branch)
+    def pull_request(self, repo: str, branch: str, detailed: bool = True) -> PullRequest | None:
+        """The PR from the branch: one conditional request, three more for CI and reviews
+        when `detailed` (a merge check needs only the state)."""
+        found = self._find_pr(None, repo, branch)
         if found is None:
             return None
-        return self._describe(handle, found, detailed=True)
+        return self._describe(repo, found, detailed=detailed)
 
     # ------------------------------------------------------------ code search
 
@@ -243,10 +261,20 @@ class GitHubForge:
         reader = self.reads.get_repo(proposal.repo)
         writer = self.writes.get_repo(proposal.repo)
         existing = self._find_pr(reader, proposal.repo, proposal.branch)
-        if existing is not None and existing.merged:
-            return ProposalOutcome("merged", self._describe(reader, existing))
+        if existing is not None and existing.merged_at is not None:
+            return ProposalOutcome("merged", self._describe(proposal.repo, existing))
         if existing is not None and existing.state == "closed" and not proposal.reopen_closed:
-            return ProposalOutcome("closed-by-human", self._describe(reader, existing))
+            return ProposalOutcome("closed-by-human", self._describe(proposal.repo, existing))
+        if (
+            existing is not None
+            and existing.state == "open"
+            and proposal.recorded_head_current
+            and existing.head.sha == proposal.recorded_head
+        ):
+            # The PR's head is the commit gaggle recorded, and the ledger says it holds
+            # exactly these changes: nothing to read or write but the PR's own fields.
+            pr, _ = self._ensure_pr(reader, writer, proposal, existing)
+            return ProposalOutcome("unchanged", self._describe(proposal.repo, pr), pr.head.sha)
         if existing is None and proposal.admit_new is not None and not proposal.admit_new():
             return ProposalOutcome("capped", None, notes=["no new PR allowed in this run"])
         ref = self._branch_ref(reader, proposal.branch)
@@ -266,7 +294,7 @@ class GitHubForge:
             if self._same_content(reader, head.tree.sha, proposal):
                 pr, opened = self._ensure_pr(reader, writer, proposal, existing)
                 action = "created" if opened else "unchanged"
-                return ProposalOutcome(action, self._describe(reader, pr), head.sha)
+                return ProposalOutcome(action, self._describe(proposal.repo, pr), head.sha)
         base_sha, base_tree = self._base(reader, proposal)
         sha = self._commit(reader, writer, proposal, base_sha, base_tree)
         if ref is None:
@@ -275,7 +303,7 @@ class GitHubForge:
             self._move_ref(reader, ref, sha)  # only ever gaggle's own head (checked above)
         pr, opened = self._ensure_pr(reader, writer, proposal, existing)
         action = "created" if opened or ref is None else "updated"
-        return ProposalOutcome(action, self._describe(reader, pr), sha)
+        return ProposalOutcome(action, self._describe(proposal.repo, pr), sha)
 
     def _base(self, reader, proposal: Proposal) -> tuple[str, str]:
         tree = proposal.base_tree or self.trees.get((proposal.repo, proposal.base_sha), "")
@@ -420,8 +448,7 @@ class GitHubForge:
                 "the migration's remaining changes by hand.",
                 marker=f"human-commit:{head_sha}",
             )
-        reader = self.reads.get_repo(proposal.repo)
-        pr = self._describe(reader, existing) if existing is not None else None
+        pr = self._describe(proposal.repo, existing) if existing is not None else None
         return ProposalOutcome("human-commit", pr, head_sha, notes=[note])
 
     # ------------------------------------------------------------ comments, closing
@@ -440,6 +467,35 @@ class GitHubForge:
         self._write(lambda: writer.create_comment(f"{body}\n\n{tag}"), look=posted)
         return True
 
+    def commit_parent(self, repo: str, sha: str) -> str:
+        """The first parent of a commit (where a branch gaggle wrote started)."""
+        commit = self._get(f"/repos/{repo}/git/commits/{sha}")
+        return commit["parents"][0]["sha"] if commit["parents"] else ""
+
+    def set_commit_status(
+        self, repo: str, sha: str, state: str, description: str, target_url: str, context: str
+    ) -> bool:
+        """Set a commit status once: nothing when the commit already shows exactly it."""
+        wanted = {"state": state, "description": description[:140], "target_url": target_url}
+
+        def shown():
+            combined = self._get(f"/repos/{repo}/commits/{sha}/status")
+            for status in combined.get("statuses", []):
+                if status["context"] == context:
+                    same = all(status.get(k) == v for k, v in wanted.items())
+                    return True if same else None
+            return None
+
+        if shown():
+            return False
+        self._write(
+            lambda: self.writes.requester.requestJsonAndCheck(
+                "POST", f"/repos/{repo}/statuses/{sha}", input={**wanted, "context": context}
+            ),
+            look=shown,
+        )
+        return True
+
     def close(self, repo: str, number: int, comment: str) -> None:
         pr = self._read(lambda: self.writes.get_repo(repo).get_pull(number))
         if pr.state != "open":
@@ -450,10 +506,17 @@ class GitHubForge:
 
     # ------------------------------------------------------------ helpers
 
-    def _find_pr(self, reader, repo: str, branch: str):
+    def _find_pr(self, _reader, repo: str, branch: str):
+        """The newest PR from the branch in any state (one conditional request), as a
+        PyGithub object that needs no further read."""
         owner = repo.split("/", 1)[0]
-        pulls = self._read(lambda: list(reader.get_pulls(state="all", head=f"{owner}:{branch}")))
-        return max(pulls, key=lambda p: p.number) if pulls else None
+        pulls = self._get(
+            f"/repos/{repo}/pulls", {"state": "all", "head": f"{owner}:{branch}", "per_page": 100}
+        )
+        if not pulls:
+            return None
+        newest = max(pulls, key=lambda p: p["number"])
+        return GithubPullRequest(self.writes.requester, {}, newest, completed=True)
 
     def _branch_ref(self, reader, branch: str):
         try:
@@ -477,8 +540,8 @@ class GitHubForge:
                 return False
         return True
 
-    def _describe(self, reader, pr, detailed: bool = False) -> PullRequest:
-        state = "merged" if pr.merged else pr.state
+    def _describe(self, repo: str, pr, detailed: bool = False) -> PullRequest:
+        state = "merged" if pr.merged_at is not None else pr.state
         described = PullRequest(
             number=pr.number,
             url=pr.html_url,
@@ -489,27 +552,30 @@ class GitHubForge:
             updated_at=pr.updated_at,
         )
         if detailed:
-            described.ci = self._ci_state(reader, pr.head.sha)
-            described.review = self._review_state(pr)
+            described.ci = self._ci_state(repo, pr.head.sha)
+            described.review = self._review_state(repo, pr)
         return described
 
-    def _ci_state(self, reader, sha: str) -> str:
-        runs = self._read(lambda: list(reader.get_commit(sha).get_check_runs()))
-        status = self._read(lambda: reader.get_commit(sha).get_combined_status())
-        states = [_run_state(r.status, r.conclusion) for r in runs]
-        if status.total_count:
-            states.append({"error": "failure"}.get(status.state, status.state))
+    def _ci_state(self, repo: str, sha: str) -> str:
+        """Check runs and commit statuses (up to 100 runs), both conditional requests."""
+        runs = self._get(f"/repos/{repo}/commits/{sha}/check-runs", {"per_page": 100})
+        status = self._get(f"/repos/{repo}/commits/{sha}/status")
+        states = [_run_state(r["status"], r.get("conclusion")) for r in runs["check_runs"]]
+        if status["total_count"]:
+            states.append({"error": "failure"}.get(status["state"], status["state"]))
         if "failure" in states:
             return "failure"
         if "pending" in states:
             return "pending"
         return "success" if states else "none"
 
-    def _review_state(self, pr) -> str:
+    def _review_state(self, repo: str, pr) -> str:
+        """Each reviewer's latest decision (up to 100 reviews), one conditional request."""
         latest: dict[str, str] = {}
-        for review in self._read(lambda: list(pr.get_reviews())):
-            if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                latest[review.user.login] = review.state
+        reviews = self._get(f"/repos/{repo}/pulls/{pr.number}/reviews", {"per_page": 100})
+        for review in reviews:
+            if review["state"] in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[(review.get("user") or {}).get("login", "")] = review["state"]
         if "CHANGES_REQUESTED" in latest.values():
             return "changes_requested"
         if "APPROVED" in latest.values():
@@ -531,6 +597,31 @@ class GitHubForge:
         raise GithubException(
             403, {"message": f"still rate limited after {LIMIT_ATTEMPTS} tries"}, None
         )
+
+    def _get(self, path: str, parameters: dict | None = None) -> Any:
+        """A GET's JSON, conditional when an earlier answer is kept: a 304 (no change) costs
+        no rate limit and the kept answer is used."""
+        url = path + "?" + urllib.parse.urlencode(sorted((parameters or {}).items()))
+        kept = self.http_cache.get(url)
+        headers = {"If-None-Match": kept[0]} if kept else {}
+
+        def send() -> tuple[int, dict, Any]:
+            status, answer_headers, output = self.reads.requester.requestJson(
+                "GET", path, parameters=parameters, headers=headers
+            )
+            answer_headers = {k.lower(): v for k, v in answer_headers.items()}
+            data = json.loads(output) if output else None
+            if status >= 400:
+                raise GithubException(status, data, answer_headers)
+            return status, answer_headers, data
+
+        status, answer_headers, data = self._read(send)
+        if status == 304 and kept is not None:
+            self.not_modified += 1
+            return kept[1]
+        if answer_headers.get("etag"):
+            self.http_cache.put(url, answer_headers["etag"], data)
+        return data
 
     def _write(self, send: Callable[[], Any], look: Callable[[], Any] | None = None) -> Any:
         """One write, sent only with a slot from the shared budget.

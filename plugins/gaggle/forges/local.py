@@ -27,6 +27,7 @@ from gaggle.forges.base import (
 )
 
 RECORDS = "gaggle-prs.json"
+STATUSES = "gaggle-statuses.json"  # commit statuses, as a code host shows them on a PR
 AUTHOR = {"GIT_AUTHOR_NAME": GAGGLE_NAME, "GIT_AUTHOR_EMAIL": GAGGLE_EMAIL}
 # `language:` as file extensions, for the languages gaggle's consumers are written in.
 LANGUAGES = {
@@ -328,7 +329,10 @@ class LocalForge:
 
     # ------------------------------------------------------------ pull requests
 
-    def pull_request(self, repo: str, branch: str) -> PullRequest | None:
+    def default_head(self, repo: str) -> str:
+        return self.default_branch(repo)[1]
+
+    def pull_request(self, repo: str, branch: str, detailed: bool = True) -> PullRequest | None:
         record = self._records(repo).get(branch)
         return self._pull(repo, record) if record else None
 
@@ -351,6 +355,30 @@ class LocalForge:
             record["state"] = "closed"
             _stamp(record)
             self._save(repo, records)
+
+    def commit_parent(self, repo: str, sha: str) -> str:
+        parents = self._git(self.path(repo), "rev-list", "--parents", "-n", "1", sha).split()
+        return parents[1] if len(parents) > 1 else ""
+
+    def set_commit_status(
+        self, repo: str, sha: str, state: str, description: str, target_url: str, context: str
+    ) -> bool:
+        """Kept beside the PR records (`statuses(repo, sha)` reads them)."""
+        path = self.path(repo) / ".git" / STATUSES
+        statuses = json.loads(path.read_text()) if path.exists() else {}
+        wanted = {"state": state, "description": description[:140], "target_url": target_url}
+        if statuses.get(sha, {}).get(context) == wanted:
+            return False
+        statuses.setdefault(sha, {})[context] = wanted
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(statuses, indent=2, sort_keys=True))
+        os.replace(temporary, path)
+        return True
+
+    def statuses(self, repo: str, sha: str) -> dict[str, dict]:
+        """{context: {state, description, target_url}} set on a commit."""
+        path = self.path(repo) / ".git" / STATUSES
+        return json.loads(path.read_text()).get(sha, {}) if path.exists() else {}
 
     def merge(self, repo: str, number: int) -> str:
         """What a reviewer does, for the demo and the tests: merge the PR's branch."""
