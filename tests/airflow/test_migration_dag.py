@@ -364,7 +364,7 @@ def test_the_repos_param_takes_owner_name_or_nothing(tmp_path, monkeypatch):
     with pytest.raises(ParamValidationError):
         validated(backend="bigqery")
     assert dag.owner == "data-platform"
-    assert "## What the states mean" in dag.doc_md and "Browse > Migrations" in dag.doc_md
+    assert "## What the states mean" in dag.doc_md and "](/plugin/gaggle)" in dag.doc_md
     assert all(t.doc_md for t in dag.tasks), [t.task_id for t in dag.tasks if not t.doc_md]
     mapped = [t for t in dag.tasks if t.task_id.startswith("per_repo.")]
     assert {t.map_index_template for t in mapped} == {"{{ repo_label }}"}
