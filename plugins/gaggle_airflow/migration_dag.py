@@ -225,7 +225,8 @@ def dag_doc(migration: dict) -> str:
 Migrates every consumer repo of the deprecated tables onto their replacement: one
 mapped group of tasks per repo, each instance labelled by its repo (`owner/name`).
 Guide for the repo owners: <{migration["guide_url"]}>. Progress of every repo, its
-diff and its decisions: **Browse > Migrations** (the gaggle dashboard).
+diff and its decisions: the [Migrations dashboard](/plugin/gaggle) (**Browse >
+Migrations**).
 
 ## Trigger parameters
 - **Dry run**: no PR; each repo's diff goes to its `open_pr` log and the dashboard.

@@ -29,7 +29,8 @@ burndown) and the status reports (`status.md`, `status.html` under `GAGGLE_REPOR
 
 - A repo is **done** only once verified here; **merged** means merged, not verified yet.
 - One migration's broken spec or unreachable forge fails its own `sweep` task only.
-- Progress of every repo: **Browse > Migrations** (the gaggle dashboard).
+- Progress of every repo: the [Migrations dashboard](/plugin/gaggle) (**Browse >
+  Migrations**).
 """
 
 

@@ -342,7 +342,7 @@ STATUS_LABELS = {
     "validated": "Validated",
     "validation-failed": "Validation failed",
     "needs-human": "Needs a human (flags only)",
-    "dry-run": "Dry run: no PR opened",
+    "dry-run": "Dry run: diff in the log, no PR change",
     "capped": "Waiting: max_prs reached",
     "created": "PR opened",
     "updated": "PR updated",

@@ -231,6 +231,9 @@ def test_one_broken_repo_fails_alone_and_the_summary_lists_everyone(own_fleet, t
     assert labels[("per_repo.find_references", index)] == broken
     ran = {k: v for k, v in labels.items() if k[0] == "per_repo.find_references"}
     assert sorted(ran.values()) == sorted(states), ran
+    # summary's table and progress come out in order, before its failure.
+    table = output.index("outcome of 6 repos:")
+    assert table < output.index("progress: ", table) < output.index("1 of 6 repos failed", table)
     # The user's notifier (off by default) heard of each failed task, labelled.
     assert notes.read_text().splitlines() == [f"per_repo.find_references {broken}", "summary None"]
     others = [s for repo, s in states.items() if repo != broken]
@@ -361,16 +364,21 @@ def test_the_repos_param_takes_owner_name_or_nothing(tmp_path, monkeypatch):
     with pytest.raises(ParamValidationError):
         validated(backend="bigqery")
     assert dag.owner == "data-platform"
-    assert "## What the states mean" in dag.doc_md and "Browse > Migrations" in dag.doc_md
+    assert "## What the states mean" in dag.doc_md and "](/plugin/gaggle)" in dag.doc_md
     assert all(t.doc_md for t in dag.tasks), [t.task_id for t in dag.tasks if not t.doc_md]
     mapped = [t for t in dag.tasks if t.task_id.startswith("per_repo.")]
     assert {t.map_index_template for t in mapped} == {"{{ repo_label }}"}
 
 
 def test_requested_repos_not_found_fail_the_summary_naming_each(own_fleet):
-    conf = {"repos": ["acme/does-not-exist", "ACME/growth-dbt", "acme/gone"], "dry_run": True}
-    result = _run(own_fleet, conf)
+    conf = {"repos": ["acme/does-not-exist", "ACME/growth-dbt", "acme/gone"], "dry_run": True,
+            "use_llm": True}  # fmt: skip
+    result = _run({**own_fleet, "ANTHROPIC_API_KEY": ""}, conf)
     output = result.stdout + result.stderr
+    # Asked for the LLM without a key: the run says so, names the connection, goes on.
+    assert "LLM fallback asked for, but OFF for this run: no anthropic_default connection" in (
+        output
+    )
     assert "DAG-RUN-STATE failed" in result.stdout, output[-3000:]
     tasks = _task_states(result)
     assert tasks[("summary", -1)][0] == "failed"
