@@ -7,6 +7,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from gaggle.mapping import field_expression
+from gaggle.names import quote_identifier
 from gaggle.sql import expressions
 from gaggle.sql.context import (
     CLAUSES_SEEING_ALIASES,
@@ -161,11 +162,30 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
         ref.node.arg_key == "expressions"
     )
     aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
-    if bare:
+    if bare and parent is frame.select and _grouped_by_name(frame.select, ref.path[-1]):
+        expression = f"{expression} AS {quote_identifier(ref.path[-1])}"
+    elif bare:
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
     ctx.edit(span, expression, "column")
+
+
+def _grouped_by_name(select: exp.Select, name: str) -> bool:
+    """GROUP BY plan over `subscription.plan`: BigQuery's implicit alias is not a name
+    every engine (DuckDB, sqlglot) resolves there, so the projection names it with AS."""
+    for key in ("group", "having", "qualify"):
+        clause = select.args.get(key)
+        if clause is None:
+            continue
+        for column in clause.find_all(exp.Column):
+            if (
+                not column.table
+                and column.name.lower() == name.lower()
+                and column.find_ancestor(exp.Select) is select
+            ):
+                return True
+    return False
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:
