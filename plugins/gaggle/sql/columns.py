@@ -7,6 +7,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from gaggle.mapping import field_expression
+from gaggle.names import quote_identifier
 from gaggle.sql import expressions
 from gaggle.sql.context import (
     CLAUSES_SEEING_ALIASES,
@@ -87,6 +88,7 @@ def _resolve_unqualified(
             break
         current = current.parent
     else:
+        _flag_row_value(ctx, frame, names, idents)
         return None
     old = [s for s in owners if s.kind == "old"]
     if not old or name in using_names(frame):
@@ -107,6 +109,22 @@ def _resolve_unqualified(
         )
         return None
     return Resolved(old[0], tuple(names), idents, False, node)
+
+
+def _flag_row_value(
+    ctx: RewriteContext, frame: Frame, names: list[str], idents: list[exp.Identifier]
+) -> None:
+    """`TO_JSON_STRING(u)`, `ARRAY_AGG(u)`: the alias of an old table used as a value is the
+    whole row as a STRUCT, whose fields the new table renames, moves and retypes."""
+    source = frame.lookup_alias(names[0]) if len(names) == 1 else None
+    if source is None or source.kind != "old":
+        return
+    ctx.flag_at(
+        ident_span(idents),
+        FlagReason.UNRESOLVED_REFERENCE,
+        f"{names[0]} is the whole row of {source.old} as a STRUCT; its fields change with "
+        "the new table: list the old columns by hand (e.g. STRUCT(... AS old_name))",
+    )
 
 
 def _refers_to_output_alias(frame: Frame, column: exp.Column, name: str) -> bool:
@@ -139,13 +157,35 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
         return
     expression, atomic = rendered
     parent = ref.node.parent
-    bare = parent is frame.select and ref.node.arg_key == "expressions"
+    # A bare projection, or a bare STRUCT(...) argument, is named by what it reads.
+    bare = (parent is frame.select or isinstance(parent, exp.Struct)) and (
+        ref.node.arg_key == "expressions"
+    )
     aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
-    if bare and frame.select is not None:
+    if bare and parent is frame.select and _grouped_by_name(frame.select, ref.path[-1]):
+        expression = f"{expression} AS {quote_identifier(ref.path[-1])}"
+    elif bare:
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
     ctx.edit(span, expression, "column")
+
+
+def _grouped_by_name(select: exp.Select, name: str) -> bool:
+    """GROUP BY plan over `subscription.plan`: BigQuery's implicit alias is not a name
+    every engine (DuckDB, sqlglot) resolves there, so the projection names it with AS."""
+    for key in ("group", "having", "qualify"):
+        clause = select.args.get(key)
+        if clause is None:
+            continue
+        for column in clause.find_all(exp.Column):
+            if (
+                not column.table
+                and column.name.lower() == name.lower()
+                and column.find_ancestor(exp.Select) is select
+            ):
+                return True
+    return False
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:
