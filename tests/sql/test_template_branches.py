@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import pytest
@@ -15,6 +16,8 @@ from gaggle.sql.branches import (
     parse_blocks,
     variants,
 )
+from gaggle.sql.flag_comments import comment_outcome
+from gaggle.sql.report import Change, Flag, RewriteResult
 from gaggle.validation.equivalence import Outcome, check_equivalence
 from ruamel.yaml import YAML
 
@@ -137,3 +140,19 @@ def test_every_flag_is_written_once_into_the_file():
     assert comment.startswith("-- TODO(data-migration users_v2): acme-prod.core.users_v1:")
     assert "users_v1 without a dataset" in comment and MIGRATION.guide_url in comment
     assert ENGINE.rewrite(result.text).text == result.text
+
+
+def test_flags_left_after_another_step_are_commented_where_their_line_ended_up():
+    """The LLM fallback reports its edits per line, without offsets: the comments still land
+    above the flagged line of the edited text, once."""
+    original = "SELECT\n  user_id\nFROM users_v1\nWHERE x\n"
+    edited = "SELECT\n  user_id,\n  plan\nFROM users_v1\nWHERE x\n"
+    flag = Flag(3, 6, FlagReason.AMBIGUOUS_TABLE, "users_v1 without a dataset; qualify it")
+    change = Change(2, 1, "  user_id", "  user_id,\n  plan", "llm")
+    file = SimpleNamespace(kind="sql", result=RewriteResult(original, edited, [change], [flag]))
+    comment_outcome([file], MIGRATION)
+    lines = file.result.text.splitlines()
+    assert lines[3].startswith("-- TODO(data-migration users_v2)") and lines[4] == "FROM users_v1"
+    assert file.result.flags == [flag]
+    comment_outcome([file], MIGRATION)  # a second pass adds nothing
+    assert file.result.text.count("TODO(data-migration") == 1
