@@ -156,3 +156,26 @@ def test_flags_left_after_another_step_are_commented_where_their_line_ended_up()
     assert file.result.flags == [flag]
     comment_outcome([file], MIGRATION)  # a second pass adds nothing
     assert file.result.text.count("TODO(data-migration") == 1
+
+
+def test_flag_comments_in_sql_embedded_in_scala_go_only_where_a_line_can_hold_them(tmp_path):
+    """The comments carry the engine's manual-comment rule: a one-line Scala string gets none
+    (a newline would break it), a triple-quoted one gets the line; both keep their flag."""
+    from gaggle.repo import rewrite_repo
+
+    job = tmp_path / "jobs" / "src" / "main" / "scala" / "Job.scala"
+    job.parent.mkdir(parents=True)
+    (tmp_path / "jobs" / "build.sbt").write_text(
+        'libraryDependencies += "com.spotify" %% "scio-core" % "0.14.0"\n'
+    )
+    job.write_text(
+        "object Job {\n"
+        "  sc.bigQuerySelect(\"SELECT user_id FROM users_v1 WHERE country = 'DE'\")\n"
+        '  sc.bigQuerySelect("""\n    SELECT user_id\n    FROM users_v1\n  """)\n'
+        "}\n"
+    )
+    (outcome,) = rewrite_repo(tmp_path / "jobs", MIGRATION, write=True).files
+    lines = job.read_text().splitlines()
+    assert lines[1] == "  sc.bigQuerySelect(\"SELECT user_id FROM users_v1 WHERE country = 'DE'\")"
+    assert lines[4].strip().startswith("-- TODO(data-migration users_v2)")
+    assert [str(f.reason) for f in outcome.result.flags] == ["ambiguous-table", "ambiguous-table"]

@@ -5,7 +5,9 @@ ambiguous name, a branch-dependent reference) is written as a `-- TODO(data-migr
 <id>)` line right above the flagged line, naming the old table (and column), why, and
 the migration guide. So the PR shows it where the reviewer reads the code, and the
 sweep's re-scan finds the same flag again until a human resolves it. Manual columns
-already get their comment from the engine. A re-run adds no comment twice.
+already get their comment from the engine. A re-run adds no comment twice. The comment
+edits carry the engine's `manual-comment` rule, so adapters that embed SQL in another
+language (a Scala string) place or drop them as they do the engine's own comments.
 
 Also here: a macro call whose string arguments name a column the migration renames
 (`{{ dbt_utils.generate_surrogate_key(['u.plan']) }}`). gaggle does not edit inside
@@ -102,8 +104,8 @@ class FlagCommenter:
             indent = text[: len(text) - len(text.lstrip())]
             start = index.line_start(line)
             block = "".join(f"{indent}{comment}\n" for comment in comments)
-            edits.append(Edit(start, start, block, "flag-comment"))
-            changes.append(Change(line, 1, "", block, "flag-comment", start, start))
+            edits.append(Edit(start, start, block, "manual-comment"))
+            changes.append(Change(line, 1, "", block, "manual-comment", start, start))
         changes.sort(key=lambda c: (c.start, c.end))
         return RewriteResult(original, apply_edits(original, edits), changes, _sorted(flags))
 
