@@ -43,6 +43,7 @@ from gaggle.repo import (
 )
 from gaggle.reports import pr_body
 from gaggle.spec import Migration
+from gaggle.sql.flag_comments import comment_outcome
 from gaggle.sql.report import DECISIONS
 from gaggle.validation.analysis import Validator, Verdict
 from gaggle.validation.repo import EquivalenceValidator, StatementResult, validate_repo
@@ -375,16 +376,20 @@ class Steps:
                 outcome = RepoOutcome.from_json(data["outcome"], root)
                 llm = LlmReport.from_dict(data["llm"]) if data["llm"] else None
             else:
-                outcome = rewrite_repo(root, self.migration, write=False)
+                with_llm = self.llm is not None and self.llm.enabled
+                outcome = rewrite_repo(
+                    root, self.migration, write=False, comment_flags=not with_llm
+                )
                 outcome.skipped += [
                     Skipped(path, reason, unreadable=True)
                     for path, reason in snapshot.get("unreadable", {}).items()
                 ]
-                if self.llm is not None and self.llm.enabled:
+                if with_llm:
                     llm = resolve_with_llm(
                         outcome, self.migration, self.validator, self.llm, self.ledger,
                         self.run_id, repo,
                     )  # fmt: skip
+                    comment_outcome(outcome.files, self.migration)  # what the LLM left
                 data = {"outcome": outcome.to_json(), "llm": llm.to_dict() if llm else None}
                 self.ledger.put_work(
                     self.migration.id, repo, "rewrite", key, json.dumps(data).encode()

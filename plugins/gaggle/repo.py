@@ -277,10 +277,16 @@ def _read(path: Path, relative: str) -> tuple[RepoFile | None, str]:
 
 
 def rewrite_repo(
-    repo: Path, migration: Migration, write: bool, progress: Progress | None = None
+    repo: Path,
+    migration: Migration,
+    write: bool,
+    progress: Progress | None = None,
+    comment_flags: bool = True,
 ) -> RepoOutcome:
-    """Rewrite every file a framework claims; with write, changed files are replaced atomically."""
-    engine = TemplatedRewriter(migration)  # every Jinja branch; flags commented in place
+    """Rewrite every file a framework claims; with write, changed files are replaced atomically.
+    Flags become in-file comments unless comment_flags is False (a later step, such as the
+    LLM fallback, works on them first and then calls sql.flag_comments.comment_outcome)."""
+    engine = TemplatedRewriter(migration, comment_flags)  # every Jinja branch
     files, skipped = collect_files(repo)
     sessions: list[FrameworkSession] = []
     for framework in FRAMEWORKS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import pytest
@@ -15,6 +16,8 @@ from gaggle.sql.branches import (
     parse_blocks,
     variants,
 )
+from gaggle.sql.flag_comments import comment_outcome
+from gaggle.sql.report import Change, Flag, RewriteResult
 from gaggle.validation.equivalence import Outcome, check_equivalence
 from ruamel.yaml import YAML
 
@@ -137,3 +140,42 @@ def test_every_flag_is_written_once_into_the_file():
     assert comment.startswith("-- TODO(data-migration users_v2): acme-prod.core.users_v1:")
     assert "users_v1 without a dataset" in comment and MIGRATION.guide_url in comment
     assert ENGINE.rewrite(result.text).text == result.text
+
+
+def test_flags_left_after_another_step_are_commented_where_their_line_ended_up():
+    """The LLM fallback reports its edits per line, without offsets: the comments still land
+    above the flagged line of the edited text, once."""
+    original = "SELECT\n  user_id\nFROM users_v1\nWHERE x\n"
+    edited = "SELECT\n  user_id,\n  plan\nFROM users_v1\nWHERE x\n"
+    flag = Flag(3, 6, FlagReason.AMBIGUOUS_TABLE, "users_v1 without a dataset; qualify it")
+    change = Change(2, 1, "  user_id", "  user_id,\n  plan", "llm")
+    file = SimpleNamespace(kind="sql", result=RewriteResult(original, edited, [change], [flag]))
+    comment_outcome([file], MIGRATION)
+    lines = file.result.text.splitlines()
+    assert lines[3].startswith("-- TODO(data-migration users_v2)") and lines[4] == "FROM users_v1"
+    assert file.result.flags == [flag]
+    comment_outcome([file], MIGRATION)  # a second pass adds nothing
+    assert file.result.text.count("TODO(data-migration") == 1
+
+
+def test_flag_comments_in_sql_embedded_in_scala_go_only_where_a_line_can_hold_them(tmp_path):
+    """The comments carry the engine's manual-comment rule: a one-line Scala string gets none
+    (a newline would break it), a triple-quoted one gets the line; both keep their flag."""
+    from gaggle.repo import rewrite_repo
+
+    job = tmp_path / "jobs" / "src" / "main" / "scala" / "Job.scala"
+    job.parent.mkdir(parents=True)
+    (tmp_path / "jobs" / "build.sbt").write_text(
+        'libraryDependencies += "com.spotify" %% "scio-core" % "0.14.0"\n'
+    )
+    job.write_text(
+        "object Job {\n"
+        "  sc.bigQuerySelect(\"SELECT user_id FROM users_v1 WHERE country = 'DE'\")\n"
+        '  sc.bigQuerySelect("""\n    SELECT user_id\n    FROM users_v1\n  """)\n'
+        "}\n"
+    )
+    (outcome,) = rewrite_repo(tmp_path / "jobs", MIGRATION, write=True).files
+    lines = job.read_text().splitlines()
+    assert lines[1] == "  sc.bigQuerySelect(\"SELECT user_id FROM users_v1 WHERE country = 'DE'\")"
+    assert lines[4].strip().startswith("-- TODO(data-migration users_v2)")
+    assert [str(f.reason) for f in outcome.result.flags] == ["ambiguous-table", "ambiguous-table"]

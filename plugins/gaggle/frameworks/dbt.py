@@ -175,7 +175,12 @@ class DbtSession:
             self.model_results[file.relative] = raw
         unplaced += self._relation_argument_flags(project, file.text, index)
         extra = self.commenter.macro_argument_flags(raw) + unplaced
-        return self.commenter.annotate(raw, extra)
+        return self._finish(raw, extra)
+
+    def _finish(self, result: RewriteResult, extra: list[Flag]) -> RewriteResult:
+        """Extra flags added; as in-file comments unless the engine leaves comments for later."""
+        finish = getattr(self.engine, "finish", None)
+        return finish(result, extra) if finish else self.commenter.annotate(result, extra)
 
     def _relation_argument_flags(self, project: DbtProject, text: str, index: LineIndex) -> list:
         """A macro given an old table as an argument (`dbt_utils.star(from=source(...))`,
@@ -255,10 +260,7 @@ class DbtSession:
             self.fragment_uses.setdefault(call.fragment.key, []).append(
                 (file.relative, edits, call, parsed)
             )
-        self.model_results[file.relative] = parts.model
-        return self.commenter.annotate(
-            parts.model, self.commenter.macro_argument_flags(parts.model)
-        )
+        return parts.model
 
     def _fragment_results(self) -> tuple[dict[str, list[Edit]], dict[str, list[Flag]], set[str]]:
         """Edits per fragment file where every caller agrees; flags (with comments) at the
@@ -311,19 +313,13 @@ class DbtSession:
             file = self.files[relative]
             raw = self.model_results[relative]
             extra = self.commenter.macro_argument_flags(raw) + fragment_flags.get(relative, [])
-            done.append((file, "dbt-model", self.commenter.annotate(raw, extra)))
+            done.append((file, "dbt-model", self._finish(raw, extra)))
         for relative in sorted(set(fragment_edits) | set(fragment_flags) - redo):
             file = self.files.get(relative)
             if file is None or relative.endswith("dbt_project.yml"):
                 continue
             result = result_from_edits(file.text, fragment_edits.get(relative, []), [])
-            done.append(
-                (
-                    file,
-                    "dbt-macro",
-                    self.commenter.annotate(result, fragment_flags.get(relative, [])),
-                )
-            )
+            done.append((file, "dbt-macro", self._finish(result, fragment_flags.get(relative, []))))
         self._project_fragment_edits = fragment_edits
         for relative in sorted(self._split_kept_sources()):
             file = self.files[relative]

@@ -376,13 +376,24 @@ class TemplatedRewriter(SqlRewriter):
     and the agreed edits are applied to the original text once; every flag left is written
     into the file as a comment (see flag_comments)."""
 
-    def __init__(self, migration: Migration) -> None:
+    def __init__(self, migration: Migration, comment_flags: bool = True) -> None:
         super().__init__(migration)
         self.commenter = FlagCommenter(migration)
+        self.comment_flags = comment_flags  # False: flags only, comments added later
 
     def rewrite(self, text: str, resolve_template: TemplateResolver | None = None) -> RewriteResult:
         result = self.rewrite_branches(text, resolve_template)
-        return self.commenter.annotate(result, self.commenter.macro_argument_flags(result))
+        return self.finish(result, self.commenter.macro_argument_flags(result))
+
+    def finish(self, result: RewriteResult, extra: list[Flag]) -> RewriteResult:
+        """The result with the extra flags, and every flag as an in-file comment (unless off)."""
+        if self.comment_flags:
+            return self.commenter.annotate(result, extra)
+        if not extra:
+            return result
+        unique = {(f.line, f.column, f.reason, f.message): f for f in [*result.flags, *extra]}
+        flags = sorted(unique.values(), key=lambda f: (f.line, f.column, f.reason))
+        return RewriteResult(result.original, result.text, result.changes, flags)
 
     def rewrite_branches(
         self, text: str, resolve_template: TemplateResolver | None = None

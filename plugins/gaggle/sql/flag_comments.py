@@ -5,7 +5,9 @@ ambiguous name, a branch-dependent reference) is written as a `-- TODO(data-migr
 <id>)` line right above the flagged line, naming the old table (and column), why, and
 the migration guide. So the PR shows it where the reviewer reads the code, and the
 sweep's re-scan finds the same flag again until a human resolves it. Manual columns
-already get their comment from the engine. A re-run adds no comment twice.
+already get their comment from the engine. A re-run adds no comment twice. The comment
+edits carry the engine's `manual-comment` rule, so adapters that embed SQL in another
+language (a Scala string) place or drop them as they do the engine's own comments.
 
 Also here: a macro call whose string arguments name a column the migration renames
 (`{{ dbt_utils.generate_surrogate_key(['u.plan']) }}`). gaggle does not edit inside
@@ -25,6 +27,7 @@ _ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 TODO = "TODO(data-migration"
+SQL_KINDS = ("sql", "dbt-model", "dbt-macro")
 
 
 class FlagCommenter:
@@ -93,14 +96,16 @@ class FlagCommenter:
             if comment not in above and comment not in by_line.get(line, []):
                 by_line.setdefault(line, []).append(comment)
         edits = [Edit(c.start, c.end, c.after, c.rule) for c in result.changes]
+        if apply_edits(original, edits) != result.text:  # changes without offsets (the LLM's)
+            return _insert_by_line(result, by_line, _sorted(flags))
         changes = list(result.changes)
         for line, comments in by_line.items():
             text = index.line_text(line)
             indent = text[: len(text) - len(text.lstrip())]
             start = index.line_start(line)
             block = "".join(f"{indent}{comment}\n" for comment in comments)
-            edits.append(Edit(start, start, block, "flag-comment"))
-            changes.append(Change(line, 1, "", block, "flag-comment", start, start))
+            edits.append(Edit(start, start, block, "manual-comment"))
+            changes.append(Change(line, 1, "", block, "manual-comment", start, start))
         changes.sort(key=lambda c: (c.start, c.end))
         return RewriteResult(original, apply_edits(original, edits), changes, _sorted(flags))
 
@@ -115,6 +120,42 @@ class FlagCommenter:
         lowered = text.lower()
         named = [str(old) for old in self.old_tables if old.table.lower().rstrip("*") in lowered]
         return ", ".join(named or [str(old) for old in self.old_tables])
+
+
+def comment_outcome(files, migration: Migration) -> None:
+    """Comments for the flags still standing on every SQL file of a repo outcome, in place:
+    the last step when something (the LLM fallback) worked on the flags first."""
+    commenter = FlagCommenter(migration)
+    for file in files:
+        if file.kind in SQL_KINDS and file.result.flags:
+            file.result = commenter.annotate(file.result)
+
+
+def _insert_by_line(result: RewriteResult, by_line: dict[int, list[str]], flags) -> RewriteResult:
+    """Comment lines placed above where each flagged original line ended up."""
+    import difflib
+
+    old_lines = result.original.split("\n")
+    new_lines = result.text.split("\n")
+    where: dict[int, int] = {}
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for _tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        for offset in range(a2 - a1):
+            where[a1 + offset + 1] = b1 + min(offset, max(b2 - b1 - 1, 0)) + 1
+    inserts: dict[int, list[str]] = {}
+    for line, comments in by_line.items():
+        target = where.get(line, min(line, len(new_lines)))
+        above = new_lines[max(target - 1 - len(comments), 0) : target - 1]
+        text = new_lines[target - 1] if target - 1 < len(new_lines) else ""
+        indent = text[: len(text) - len(text.lstrip())]
+        fresh = [indent + c for c in comments if c not in [a.strip() for a in above]]
+        if fresh:
+            inserts.setdefault(target, []).extend(fresh)
+    out = []
+    for number, text in enumerate(new_lines, 1):
+        out.extend(inserts.get(number, []))
+        out.append(text)
+    return RewriteResult(result.original, "\n".join(out), list(result.changes), flags)
 
 
 def _with_flags(result: RewriteResult, flags: list[Flag]) -> RewriteResult:
