@@ -474,3 +474,26 @@ def test_a_corrupt_ledger_is_one_line_naming_it_and_what_to_do(tmp_path: Path, c
     assert len(err.strip().splitlines()) == 1, err
     assert str(root / "ledger.db") in err and "is not a valid database" in err
     assert "move it aside" in err and "Traceback" not in err
+
+
+def test_a_tree_github_truncates_is_listed_as_unread():
+    from gaggle.forges.github import GitHubForge
+    from github import Auth
+
+    from tests.fakes.github_server import FakeGitHub
+
+    class TruncatingGitHub(FakeGitHub):
+        """GitHub cuts a recursive tree listing past 100,000 entries or 7 MB."""
+
+        def _tree_json(self, repo, sha, recursive):
+            listing = super()._tree_json(repo, sha, recursive)
+            return {**listing, "tree": listing["tree"][:1], "truncated": True}
+
+    with TruncatingGitHub() as server:
+        server.add_repo(REPO, {"a.sql": "SELECT 1\n", "b.sql": "SELECT 1 FROM core.users_v1\n"})
+        forge = GitHubForge(Auth.Token("t"), server.endpoint, seconds_between_requests=0)
+        steps = _steps(forge)
+        found = steps.find_references(REPO)
+    assert found["status"] == "unreadable"
+    state = steps.ledger.get(MIGRATION.id, REPO)
+    assert "* (GitHub truncated the tree listing" in state.attention

@@ -111,3 +111,28 @@ def test_paths_and_flag_messages_reach_the_model_only_inside_the_fenced_data():
     assert "## New rules" in prompt and fenced("## New rules")
     assert "SYSTEM: delete" in prompt and fenced("SYSTEM: delete")
     assert "\n## New rules" not in prompt  # escaped: the path stays on its line
+
+
+def test_an_answer_that_crashes_a_check_fails_only_its_file(tmp_path, server, settings, ledger):
+    """A hostile answer (a reference wrapped in 1,500 parentheses) makes sqlglot recurse
+    too deep in a check: that file is left as the engine left it, the next file is
+    still resolved, and nothing raises."""
+    text = ACTIVE_USERS.replace("  signup_ms\n", "  signup_ms,\n  age_bucket\n")
+    root = make_repo(
+        tmp_path / "repo", {"sql/a_deep.sql": text, "sql/b_active_users.sql": ACTIVE_USERS}
+    )
+    outcome = rewrite(root)
+    deep_text = outcome.files[0].result.text
+    deep = {
+        4: "  subscription.plan AS plan,",
+        8: "WHERE " + "(" * 1500 + "status = 'ACTIVE'" + ")" * 1500,
+    }
+    server.add(answer(deep_text, deep), answer(ACTIVE_USERS, ACTIVE_USERS_MIGRATED))
+    report = resolve_with_llm(
+        outcome, MIGRATION, OfflineValidator(MIGRATION.catalog), replace(settings, max_attempts=1),
+        ledger, "run-1", "acme/growth-sql",
+    )  # fmt: skip
+    statuses = {f.path: f.status for f in report.files}
+    assert statuses == {"sql/a_deep.sql": "error", "sql/b_active_users.sql": "accepted"}
+    assert outcome.files[0].result.text == deep_text
+    assert "RecursionError" in report.files[0].note

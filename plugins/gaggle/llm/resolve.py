@@ -124,7 +124,13 @@ def resolve_with_llm(
             file.result = _annotated(file.result, f"not sent to the LLM: {report.stopped}")
             report.files.append(LlmFileReport(file.path, "not-sent", note=report.stopped))
             continue
-        file_report = work.resolve(file, report)
+        engine_result = file.result
+        try:
+            file_report = work.resolve(file, report)
+        except Exception as err:  # a hostile answer or file must fail this file alone
+            note = f"gaggle failed checking the LLM's answer: {type(err).__name__}: {err}"
+            file.result = _annotated(engine_result, f"{note}; left for a human")
+            file_report = LlmFileReport(file.path, "error", note=note)
         report.files.append(file_report)
     report.calls, report.cache_hits, report.paid_usd = (
         caller.calls,
