@@ -462,3 +462,18 @@ def test_symlinks_are_skipped_and_each_files_mode_is_kept():
                                    (FileChange("sql/link.sql", "x"),), base_branch=branch,
                                    base_sha=sha))  # fmt: skip
         _follows_the_description(server)
+
+
+def test_a_push_while_gaggle_updates_the_branch_is_not_overwritten(server):
+    forge = _forge(server)
+    forge.propose(_proposal(forge))
+    pushed: list[str] = []
+    server.before_next(  # a person pushes while gaggle writes its new commit
+        "POST",
+        r"/git/commits$",
+        lambda: pushed.append(server.push(REPO, BRANCH, {"sql/a.sql": "-- mine\n"}, "bob")),
+    )
+    outcome = forge.propose(_proposal(forge, "SELECT 9\n"))
+    assert outcome.action == "human-commit" and pushed
+    assert server.branches(REPO)[BRANCH] == pushed[0]
+    assert not any(method == "PATCH" for method, _ in server.calls)
