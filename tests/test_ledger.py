@@ -57,6 +57,15 @@ def test_record_upserts_the_state_and_appends_history(ledger: Ledger):
     assert ledger.counts(migration) == {"pr-open": 1, "no-change-needed": 1}
 
 
+def test_a_later_success_clears_the_error_of_an_earlier_attempt(ledger: Ledger):
+    ledger.record("m", "acme/a", "failed", last_error="open_pr: GithubException: 502")
+    ledger.record("m", "acme/a", "created", pr_number=7, branch_sha="a" * 40)
+    state = ledger.get("m", "acme/a")
+    assert (state.status, state.last_error, state.branch_sha) == ("created", "", "a" * 40)
+    ledger.record("m", "acme/a", "validation-failed", last_error="a.sql:1: schema changed")
+    assert ledger.get("m", "acme/a").last_error == "a.sql:1: schema changed"  # given: kept
+
+
 def test_unknown_fields_are_refused(ledger: Ledger):
     with pytest.raises(ValueError, match="unknown ledger fields: color"):
         ledger.record("m", "acme/a", "x", color="red")

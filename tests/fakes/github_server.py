@@ -401,6 +401,7 @@ class FakeGitHub(LoopbackServer):
         self._user_ids: dict[str, int] = {}
         self._ids = itertools.count(1_000_001)
         self._faults: list[_Fault] = []
+        self._hooks: list[tuple[str, re.Pattern, Callable[[], None]]] = []
         self._writes: list[float] = []  # simulated times of admitted writes, last hour
         self._real0 = time.monotonic()
         self._epoch0 = time.time()
@@ -444,6 +445,12 @@ class FakeGitHub(LoopbackServer):
             raise ValueError(f"unknown fault mode {mode!r}; use one of {FAULT_MODES}")
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), mode, times))
+
+    def before_next(self, method: str, path_regex: str, action: Callable[[], None]) -> None:
+        """Run `action` (under the server's lock, e.g. `push`) just before the next request
+        matching method and path is handled: something happening between two requests."""
+        with self._lock:
+            self._hooks.append((method.upper(), re.compile(path_regex), action))
 
     def _take_fault(self, method: str, path: str) -> str | None:
         for fault in self._faults:
@@ -802,6 +809,9 @@ class FakeGitHub(LoopbackServer):
         limited = self._admit(method, path)
         if limited is not None:
             return limited, None
+        for hook in [h for h in self._hooks if h[0] in ("*", method) and h[1].search(path)]:
+            self._hooks.remove(hook)
+            hook[2]()  # e.g. a person pushes while this request is on its way
         mode = self._take_fault(method, path)
         if mode == "secondary":
             self.secondary_limit_hits += 1

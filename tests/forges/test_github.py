@@ -49,6 +49,17 @@ def server():
     with FakeGitHub() as fake:
         fake.add_repo(REPO, BEFORE)
         yield fake
+        _follows_the_description(fake)
+
+
+def _follows_the_description(server: FakeGitHub) -> None:
+    """Every answer the server gave follows GitHub's OpenAPI description; but 5xx made up
+    by fault injection and rate-limit answers, which GitHub describes once for every
+    operation rather than in each."""
+    for method, path, status, body in server.responses:
+        limited = status in (403, 429) and "rate limit" in str(body).lower()
+        if status < 500 and not limited:
+            validate_response(method, path, status, body)
 
 
 def test_a_new_pr_takes_one_commit_seven_calls_and_five_writes(server):
@@ -305,6 +316,7 @@ def test_an_unclear_write_is_looked_at_not_re_sent(method, path, mode):
         [pull] = server.pulls(REPO)
         assert [lb["name"] for lb in pull["labels"]] == ["dataset-migration"]
         assert server.files_at(REPO, BRANCH)["sql/a.sql"] == AFTER
+        _follows_the_description(server)
 
 
 @pytest.mark.parametrize("mode", UNCLEAR)
@@ -317,6 +329,7 @@ def test_an_unclear_ref_update_is_looked_at_not_re_sent(mode):
         assert forge.propose(_proposal(forge, "SELECT 2\n")).action == "updated"
         assert sum(1 for c in server.calls if c[0] == "PATCH") == 1
         assert server.files_at(REPO, BRANCH)["sql/a.sql"] == "SELECT 2\n"
+        _follows_the_description(server)
 
 
 @pytest.mark.parametrize("mode", UNCLEAR)
@@ -330,6 +343,7 @@ def test_an_unclear_comment_is_posted_once(mode):
         assert forge.propose(_proposal(forge, "SELECT 3\n")).action == "human-commit"
         assert forge.propose(_proposal(forge, "SELECT 3\n")).action == "human-commit"
         assert len(server.comments(REPO, pr.number)) == 1
+        _follows_the_description(server)
 
 
 @pytest.mark.parametrize(
@@ -352,6 +366,7 @@ def test_a_write_github_did_not_do_is_sent_again_after_looking(method, path):
             assert len(server.comments(REPO, pr.number)) == 1
         sent = [c for c in server.calls[before:] if c[0] == method and re.search(path, c[1])]
         assert len(sent) == 2
+        _follows_the_description(server)
 
 
 def test_a_limit_answer_pauses_every_forge_sharing_the_ledger(tmp_path):
@@ -407,6 +422,7 @@ def test_a_limit_answer_to_a_read_pauses_the_shared_budget(tmp_path):
         hit_at = server.now()
         assert forge.pull_request(REPO, BRANCH) is None
         assert pacer.paused_until() >= hit_at + 1 and forge.limit_answers == 1
+        _follows_the_description(server)
 
 
 def _proposal_for(forge: GitHubForge, repo: str) -> Proposal:
@@ -445,3 +461,19 @@ def test_symlinks_are_skipped_and_each_files_mode_is_kept():
             forge.propose(Proposal(REPO, "users_v2", "x", "t", "b",
                                    (FileChange("sql/link.sql", "x"),), base_branch=branch,
                                    base_sha=sha))  # fmt: skip
+        _follows_the_description(server)
+
+
+def test_a_push_while_gaggle_updates_the_branch_is_not_overwritten(server):
+    forge = _forge(server)
+    forge.propose(_proposal(forge))
+    pushed: list[str] = []
+    server.before_next(  # a person pushes while gaggle writes its new commit
+        "POST",
+        r"/git/commits$",
+        lambda: pushed.append(server.push(REPO, BRANCH, {"sql/a.sql": "-- mine\n"}, "bob")),
+    )
+    outcome = forge.propose(_proposal(forge, "SELECT 9\n"))
+    assert outcome.action == "human-commit" and pushed
+    assert server.branches(REPO)[BRANCH] == pushed[0]
+    assert not any(method == "PATCH" for method, _ in server.calls)

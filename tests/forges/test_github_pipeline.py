@@ -17,6 +17,7 @@ from github import Auth, GithubException
 
 from tests.conftest import DEMO_MIGRATION
 from tests.fakes.github_server import FakeGitHub
+from tests.fakes.openapi import validate_response
 
 MIGRATION = load_migration(DEMO_MIGRATION)
 BRANCH = MIGRATION.pull_request.branch
@@ -32,6 +33,9 @@ def server():
     with FakeGitHub() as fake:
         fake.add_repo(REPO, FILES)
         yield fake
+        for method, path, status, body in fake.responses:  # GitHub's OpenAPI description
+            if status < 500:
+                validate_response(method, path, status, body)
 
 
 @pytest.fixture

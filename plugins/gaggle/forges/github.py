@@ -300,7 +300,16 @@ class GitHubForge:
         if ref is None:
             self._create_ref(reader, writer, proposal.branch, sha)
         else:
-            self._move_ref(reader, ref, sha)  # only ever gaggle's own head (checked above)
+            # Only ever gaggle's own head: looked at again just before the move (REST has
+            # no compare-and-swap for refs), so a push meanwhile is never overwritten.
+            now = self._branch_ref(reader, proposal.branch)
+            if now is None:
+                raise GithubException(
+                    409, {"message": f"{proposal.branch} was deleted while gaggle updated it"}, None
+                )
+            if now.object.sha != ref.object.sha:
+                return self._human_commit(writer, proposal, existing, now.object.sha)
+            self._move_ref(reader, ref, sha)
         pr, opened = self._ensure_pr(reader, writer, proposal, existing)
         action = "created" if opened or ref is None else "updated"
         return ProposalOutcome(action, self._describe(proposal.repo, pr), sha)
