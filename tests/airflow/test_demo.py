@@ -66,3 +66,12 @@ def test_the_demo_runs_both_dags_and_prints_the_status(tmp_path):
     reports = tmp_path / "demo" / "reports" / "users_v2"
     assert "acme/" in (reports / "status.md").read_text()
     assert (reports / "status.html").read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_make_airflow_on_another_port_moves_the_execution_api_with_it():
+    from gaggle_airflow.demo import ui_settings
+
+    assert ui_settings(8081) == {
+        "AIRFLOW__API__PORT": "8081",
+        "AIRFLOW__API__BASE_URL": "http://127.0.0.1:8081",  # tasks: {base}/execution/
+    }
