@@ -9,6 +9,7 @@ object or string) or nothing, in which case application default credentials appl
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -40,7 +41,9 @@ def lineage_for(migration, conn_id: str = BIGQUERY_CONN_ID):
     try:
         client = bigquery_client(conn_id)
     except AirflowNotFoundException:
-        print(f"lineage is on in the spec, but there is no {conn_id!r} connection: skipped")
+        logging.getLogger("airflow.task").warning(
+            "lineage is on in the spec, but there is no %r connection: skipped", conn_id
+        )
         return None
     return Lineage.for_migration(migration, client)
 

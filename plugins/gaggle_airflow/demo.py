@@ -178,8 +178,14 @@ def demo(out: Path, repos: int, seed: int) -> int:
     return 0 if migrated == swept == "success" else 1  # the logs above say why
 
 
+def ui_settings(port: int) -> dict[str, str]:
+    """The UI's port, and where tasks find the execution API (Airflow's default assumes
+    http://localhost:8080, so another port needs both)."""
+    return {"AIRFLOW__API__PORT": str(port), "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}"}
+
+
 def standalone(out: Path, repos: int, seed: int, port: int = 8080) -> int:
-    env = {**prepare(out, repos, seed, fresh=False), "AIRFLOW__API__PORT": str(port)}
+    env = {**prepare(out, repos, seed, fresh=False), **ui_settings(port)}
     passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
     print(
         f"Starting Airflow at http://127.0.0.1:{port} (Ctrl-C stops it). Log in as admin with "

@@ -8,6 +8,17 @@ import re
 import subprocess
 import sys
 
+READ_LOG = """
+from airflow.models import TaskInstance
+from airflow.utils.log.log_reader import TaskLogReader
+from airflow.utils.session import create_session
+with create_session() as session:
+    ti = session.query(TaskInstance).filter_by(
+        dag_id="migrate_users_v2", task_id="per_repo.find_references", map_index=0).one()
+    stream, _ = TaskLogReader().read_log_chunks(ti, ti.try_number, {})
+    print("\\n".join(str(getattr(line, "event", line)) for line in stream))
+"""
+
 
 def test_the_demo_runs_both_dags_and_prints_the_status(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -42,6 +53,25 @@ def test_the_demo_runs_both_dags_and_prints_the_status(tmp_path):
     assert len(kept) == consumers >= len(rows), kept
     assert all(re.search(r"acme/\S+: find_references", k.read_text()) for k in kept)
     assert (logs.parent / "dag_id=gaggle_status_sweep").is_dir()
+    # ... and Airflow's own log reader (what the api-server answers the UI with) finds it.
+    from gaggle_airflow.demo import demo_environment
+
+    read = subprocess.run(
+        [sys.executable, "-c", READ_LOG], env=demo_environment(tmp_path / "demo"),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert re.search(r"acme/\S+: find_references", read.stdout), (
+        read.stdout[-2000:] + read.stderr[-2000:]
+    )
     reports = tmp_path / "demo" / "reports" / "users_v2"
     assert "acme/" in (reports / "status.md").read_text()
     assert (reports / "status.html").read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_make_airflow_on_another_port_moves_the_execution_api_with_it():
+    from gaggle_airflow.demo import ui_settings
+
+    assert ui_settings(8081) == {
+        "AIRFLOW__API__PORT": "8081",
+        "AIRFLOW__API__BASE_URL": "http://127.0.0.1:8081",  # tasks: {base}/execution/
+    }
