@@ -259,6 +259,27 @@ def test_validate_edits_judges_anyones_edit_file_by_file():
     ]
 
 
+def test_one_file_that_breaks_validation_fails_alone_and_templates_render_sandboxed():
+    """A repo's SQL is untrusted: a template that raises something unexpected fails that
+    file only, and one that reaches for Python's internals is refused by the sandbox."""
+    from gaggle.validation.repo import validate_edits
+
+    crashing = "{{ [].pop() }}\n" + ORIGINAL
+    escaping = "{{ ''.__class__.__mro__[1].__subclasses__() }}\n" + ORIGINAL
+    base = {"sql/a.sql": ORIGINAL, "sql/crash.sql": crashing, "sql/escape.sql": escaping}
+    edited = {
+        "sql/a.sql": RIGHT_FIX,
+        "sql/crash.sql": "{{ [].pop() }}\n" + RIGHT_FIX,
+        "sql/escape.sql": "{{ ''.__class__.__mro__[1].__subclasses__() }}\n" + RIGHT_FIX,
+    }
+    results = {r.path: r.verdict for r in validate_edits(MIGRATION, base, edited, OFFLINE)}
+    assert results["sql/a.sql"].ok, results["sql/a.sql"].problems
+    assert not results["sql/crash.sql"].ok
+    assert "IndexError" in results["sql/crash.sql"].problems[0]
+    assert not results["sql/escape.sql"].ok
+    assert "cannot render" in results["sql/escape.sql"].problems[0]
+
+
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],

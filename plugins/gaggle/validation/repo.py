@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from sqlglot.tokens import TokenType
 
 from gaggle.errors import GaggleError
@@ -155,10 +156,20 @@ def validate_edits(
         if before == after and (outcome is None or path not in renderers):
             continue
         kind = "dbt-model" if path in renderers else "sql"
-        for label, compiled_before, compiled_after in _compiled_pairs(
-            path, kind, before, after, renderers, failures
-        ):
-            pending += _changed_statements(path, label, compiled_before, compiled_after, failures)
+        try:
+            pending += [
+                item
+                for label, compiled_before, compiled_after in _compiled_pairs(
+                    path, kind, before, after, renderers, failures
+                )
+                for item in _changed_statements(
+                    path, label, compiled_before, compiled_after, failures
+                )
+            ]
+        except Exception as err:  # one file's surprise (a bug, a hostile file) is its own failure
+            failures.append(
+                _compile_failure(path, f"could not be validated ({type(err).__name__}: {err})")
+            )
     return failures + _judge_all(pending, validator, migration)
 
 
@@ -261,7 +272,8 @@ def _compiled_pairs(path: str, kind: str, before: str, after: str, renderers: di
 
 
 def _airflow(text: str) -> CompiledModel:
-    rendered = jinja2.Environment(undefined=jinja2.ChainableUndefined).from_string(text)
+    # the repo's template is untrusted: sandboxed, so it cannot reach Python's internals
+    rendered = SandboxedEnvironment(undefined=jinja2.ChainableUndefined).from_string(text)
     sql = rendered.render(**AIRFLOW_CONTEXT)
     return CompiledModel(sql, tuple(range(1, sql.count("\n") + 2)))
 
