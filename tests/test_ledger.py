@@ -3,7 +3,6 @@ with versioned schema steps and no lost writes under parallel workers."""
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 
@@ -11,27 +10,14 @@ import pytest
 import sqlalchemy as sa
 from gaggle.ledger import STEPS, Ledger
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _postgres_url() -> str:
-    try:
-        engine = sa.create_engine(POSTGRES)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except Exception as err:
-        if os.environ.get("GAGGLE_REQUIRE_SERVICES") == "1":
-            raise AssertionError(f"PostgreSQL at 127.0.0.1:5432 is required: {err}") from err
-        pytest.skip(
-            "PostgreSQL at 127.0.0.1:5432 is not reachable (GAGGLE_REQUIRE_SERVICES=1 fails)"
-        )
-    return POSTGRES
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request, tmp_path) -> Ledger:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite" else _postgres_url()
+    url = (
+        f"sqlite:///{tmp_path / 'ledger.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     ledger = Ledger(url)
     ledger.migrate()
     return ledger
@@ -71,8 +57,8 @@ def test_unknown_fields_are_refused(ledger: Ledger):
         ledger.record("m", "acme/a", "x", color="red")
 
 
-def test_parallel_writers_lose_nothing_on_postgres():
-    url = _postgres_url()
+def test_parallel_writers_lose_nothing_on_postgres(postgres_url: str):
+    url = postgres_url
     Ledger(url).migrate()
     migration = f"m_{uuid.uuid4().hex[:8]}"
     errors: list[BaseException] = []
