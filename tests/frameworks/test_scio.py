@@ -168,6 +168,7 @@ def test_golden_cases_cover_every_bullet() -> None:
         "06-unplaced-gets-a-comment",
         "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
         "08-avro-records",  # GenericRecords (Scio and Beam reads), Avro case classes
+        "09-writes-keep-the-old-table",  # Scio, Beam and JobTest writes are flagged, kept
     ]
 
 
@@ -194,6 +195,13 @@ BYSTANDERS = {
         '      BigQueryIO.read((sr: SchemaAndRecord) => sr.getRecord.get("country").toString)\n'
         '        .from("acme-prod:sales.orders")',
         '      .map(r => r.get("email"))\n      .saveAsTextFile(args("out") + "-order-records")',
+    ],
+    # writes of the old table keep it (flagged above the statement), other writes are untouched
+    "09-writes-keep-the-old-table/WriteJob.scala": [
+        '      Table.Spec("acme-prod:core.users_v1"),',
+        '      .saveAsTypedBigQueryTable(Table.Spec("acme-prod.core.users_v1"))',
+        '      BigQueryIO.writeTableRows().to("acme-prod:core.users_v1").withoutValidation()',
+        '    rows.saveAsBigQueryTable(Table.Spec("acme-prod:reporting.signups"))',
     ],
     "05-constants-across-files/src/main/scala/com/acme/jobs/CountryJob.scala": [
         '      .map(row => row.getString("country"))',

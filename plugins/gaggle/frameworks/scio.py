@@ -457,6 +457,18 @@ _VAL_DECL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
 _IMPORT_OBJECT = re.compile(r"\bimport\s+(?:[\w.]*\.)?(\w+)\s*\.\s*(?:_|\{|\w+)")
 _SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
 _TODO = "TODO(data-migration {id})"
+# writes: Scio's saveAs... (and a `.toTable(...)` helper), Beam's BigQueryIO.write...to(...),
+# a JobTest's expected output: the old table there is a producer's, never retargeted
+_WRITE_CALL = re.compile(
+    r"\.\s*(saveAsBigQueryTable|saveAsTypedBigQueryTable|saveAsBigQuery|saveAsTypedBigQuery"
+    r"|saveAsBigQueryStorage|saveAsTypedBigQueryStorage|toTable)\s*(?:\[[^\]\n]*\]\s*)?\("
+)
+_BEAM_WRITE = re.compile(
+    r"(?<![\w.])BigQueryIO\s*\.\s*(write\w*)\b\s*(?:\[[^\]\n]*\]\s*)?(?:\(\s*\))?"
+)
+_TEST_OUTPUT = re.compile(
+    r"\.\s*output\s*\(\s*(?:BigQueryIO|BigQueryTyped\s*\.\s*\w+)\s*(?:\[[^\]\n]*\]\s*)?\("
+)
 # a line ending so goes on in the next one (Scala infers no semicolon there)
 _CONTINUES = ("(", "[", ",", "=", ".", "+", "&&", "||")
 _FORMAT_CALL = re.compile(r"\.\s*format\s*\(")
@@ -583,6 +595,7 @@ class _ScalaFile:
 
     def rewrite(self) -> RewriteResult:
         self._todo_markers()
+        self._writes()
         self._storage_reads()
         rest = []
         for literal in self.scan.literals:
@@ -1008,6 +1021,54 @@ class _ScalaFile:
                 f"{found.group(0)} in a SQL string literal: the engine does not rewrite "
                 "strings; check it by hand",
             )
+
+    # -------------------------------------------------------------- writes
+
+    def _writes(self) -> None:
+        """A write to the old table (`saveAsBigQueryTable(Table.Spec(<old>))`, Beam's
+        `BigQueryIO.write...to(<old>)`, a JobTest's `output(BigQueryIO(<old>))`) belongs to
+        the producer: it keeps its table and is flagged, as SQL writes are."""
+        for start, end in self.scan.code_spans(len(self.text)):
+            calls = []
+            for match in _WRITE_CALL.finditer(self.text, start, end):
+                calls.append((match.group(1), match.end() - 1))
+            for match in _TEST_OUTPUT.finditer(self.text, start, end):
+                calls.append(("the JobTest's output", match.end() - 1))
+            for match in _BEAM_WRITE.finditer(self.text, start, end):
+                for step in self.code.steps(match.end()):
+                    if step.method == "to" and step.open is not None:
+                        calls.append((f"BigQueryIO.{match.group(1)}...to", step.open))
+                        break
+            for method, open_index in calls:
+                close = self.code.matching(open_index)
+                if close is not None:
+                    self._write(method, open_index, close)
+
+    def _write(self, method: str, open_index: int, close: int) -> None:
+        table = self._first_arg_table(open_index, close)
+        if table is None or not table[1]:
+            return  # another table, or already the new one
+        old, new = table[0], self.engine.new_for[table[0]]
+        end = self._first_arg_end(open_index, close)
+        literal = next(iter(self._literals_in(open_index + 1, end)), None)
+        if literal is not None:
+            self.handled.add(literal)  # never retargeted by the rules for reads
+            self._flag(
+                literal.start,
+                FlagReason.WRITES_OLD_TABLE,
+                f"{method} writes the deprecated {old}; producers are out of scope, so it "
+                f"is left as is: retargeting it to {new} would write rows of the old shape "
+                "into the replacement",
+            )
+            return
+        name = self.text[open_index + 1 : end].strip()
+        self._flag(
+            open_index + 1,
+            FlagReason.WRITES_OLD_TABLE,
+            f"{method} writes the table {name} names, {old}, which gaggle retargets to {new} "
+            "for the reads using it: this write would then go to the replacement. Give the "
+            f"write its own value naming {old}, or move the producer by hand",
+        )
 
     # -------------------------------------------------------------- storage reads
 
