@@ -138,6 +138,28 @@ def test_not_a_scio_repo() -> None:
     assert session.kind_of(scala_file("", "scripts/run.sc")) == "scala"
 
 
+def test_a_scala_file_without_scio_imports_that_names_an_old_table_is_migrated(
+    tmp_path: Path,
+) -> None:
+    """The trial's scio2: a query object with no import at all, alone in its repo."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Q.scala").write_text(
+        "object Q {\n"
+        '  val query = """SELECT user_id,\n'
+        "    age_bucket, email\n"
+        '    FROM `acme-prod.core.users_v1`"""\n'
+        "}\n"
+    )
+    outcome = rewrite_repo(tmp_path, MIGRATION, write=True)
+    assert outcome.frameworks == ["scio"]
+    (scanned,) = outcome.files
+    assert scanned.path == "src/Q.scala"
+    text = (tmp_path / "src" / "Q.scala").read_text()
+    assert "email_address AS email" in text and "`acme-prod.core.users_v2`" in text
+    assert [str(f.reason) for f in scanned.result.flags] == ["manual-column"]
+    assert "TODO(data-migration users_v2): age_bucket has no automatic mapping" in text
+
+
 # --- golden cases: scio_golden/<case>/before becomes after, and after is a fixed point -----
 
 

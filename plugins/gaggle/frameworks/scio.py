@@ -546,13 +546,22 @@ class ScioSession:
 
 
 class ScioFramework:
-    """Claims the .scala and .sc files of a repo that builds with Scio."""
+    """Claims the .scala and .sc files of a repo that builds with Scio, or of any repo
+    where a Scala file names an old table (a query object without Scio imports, a Spark
+    job): table specs and SQL strings there are migrated the same way, the rest flagged,
+    never skipped unseen."""
 
     name = "scio"
 
     def open(self, repo: Path, engine: SqlRewriter, files: list[RepoFile]) -> ScioSession | None:
         if any(_is_scio(file) for file in files):
             return ScioSession(engine, files)
+        scala = [f for f in files if Path(f.relative).suffix.lower() in SCALA_SUFFIXES]
+        if not scala:
+            return None
+        session = ScioSession(engine, scala)
+        if any(session.mentions.search(file.text) for file in scala):
+            return session
         return None
 
 
