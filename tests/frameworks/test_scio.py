@@ -191,6 +191,7 @@ def test_golden_cases_cover_every_bullet() -> None:
         "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
         "08-avro-records",  # GenericRecords (Scio and Beam reads), Avro case classes
         "09-writes-keep-the-old-table",  # Scio, Beam and JobTest writes are flagged, kept
+        "10-job-tests-and-arguments",  # --input=<table>, JobTest inputs, fixture rows, mocks
     ]
 
 
@@ -245,6 +246,21 @@ def test_golden_bystanders_stay_byte_identical(where: str) -> None:
         at = after.index(line)
         above = after[: at - 1].rsplit("\n", 1)[-1]
         assert "TODO(data-migration" not in above, f"a comment was put above {line!r}"
+
+
+def test_a_mocked_storage_read_changes_with_the_jobs_own_or_not_at_all() -> None:
+    """A JobTest mocks a Storage read by table, selectedFields and rowRestriction: the mock
+    and the job's read must stay equal, so both are rewritten or both are left."""
+    after = GOLDEN / "10-job-tests-and-arguments" / "after" / "src"
+    job = (after / "main/scala/com/acme/jobs/ArgsJob.scala").read_text()
+    test = (after / "test/scala/com/acme/jobs/ArgsJobTest.scala").read_text()
+    assert 'selectedFields = List("user_id", "email_address")' in job
+    assert "rowRestriction = \"geo.country_code = 'SE'\"" in job
+    assert 'List("user_id", "email_address"), Some("geo.country_code = \'SE\'"))' in test
+    # the job behind ExportJobTest is not in the repo: its mock keeps the old columns
+    export = (after / "test/scala/com/acme/jobs/ExportJobTest.scala").read_text()
+    assert 'List("user_id", "plan"), Some("plan = \'pro\'"))' in export
+    assert "rewrite them together for acme-prod.core.users_v2" in export
 
 
 def test_issue_example_accesses_go_to_their_own_class() -> None:
