@@ -1152,7 +1152,13 @@ class _ScalaFile:
                 continue
             call = re.compile(r"[\w.]+\s*(?:\[[^\]\n]*\]\s*)?\(").match(self.text, declared.end())
             close = self.code.matching(call.end() - 1) if call else None
-            return (declared.end(), close + 1) if close is not None else None
+            if close is None:
+                return None
+            for step in self.code.steps(close + 1):  # `Seq(...).map(t => TableRow(...))`
+                if step.close is None:
+                    break
+                close = step.close
+            return declared.end(), close + 1
         return None
 
     def _unfollowed_option(self, old: TableName) -> str | None:

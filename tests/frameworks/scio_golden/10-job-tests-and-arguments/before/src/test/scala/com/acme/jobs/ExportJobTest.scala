@@ -6,7 +6,8 @@ import com.spotify.scio.testing._
 
 // ExportJob lives in a shared library: gaggle sees only its test, never its reads.
 class ExportJobTest extends PipelineSpec {
-  val fixture = Seq(TableRow("user_id" -> "u1", "plan" -> "pro"))
+  val fixture = Seq(("u1", "pro"), ("u2", "pro"))
+    .map(t => TableRow("user_id" -> t._1, "plan" -> t._2))
 
   "ExportJob" should "export pro users" in {
     JobTest[ExportJob.type]
