@@ -226,6 +226,10 @@ BYSTANDERS = {
         '      BigQueryIO.writeTableRows().to("acme-prod:core.users_v1").withoutValidation()',
         '    rows.saveAsBigQueryTable(Table.Spec("acme-prod:reporting.signups"))',
     ],
+    "09-writes-keep-the-old-table/WriteJobTest.scala": [
+        '      .args("--output=acme-prod:core.users_v1")',
+        '      .output(BigQueryIO[TableRow]("acme-prod:core.users_v1")) { rows =>',
+    ],
     "05-constants-across-files/src/main/scala/com/acme/jobs/CountryJob.scala": [
         '      .map(row => row.getString("country"))',
     ],

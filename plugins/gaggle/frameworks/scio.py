@@ -528,6 +528,7 @@ class ScioSession:
         # the job is "" when no JobTest[Job.type] names it
         self.option_tables: dict[tuple[str, str], tuple[TableName, bool]] = {}
         self.read_options: set[str] = set()  # options some file reads with args(...)
+        self.write_options: set[str] = set()  # options whose table some file writes
         for file in files:
             if self.kind_of(file):
                 try:
@@ -543,6 +544,7 @@ class ScioSession:
                 for job, option, value in scala.option_specs():
                     self.option_tables.setdefault((job, option), value)
                 self.read_options |= scala.args_options()
+                self.write_options |= scala.write_options()
 
     def kind_of(self, file: RepoFile) -> str | None:
         return "scala" if Path(file.relative).suffix.lower() in SCALA_SUFFIXES else None
@@ -796,7 +798,14 @@ class _ScalaFile:
         option = _OPTION.fullmatch(content)
         if option is not None and self.session.spec_table(option.group(2)) is not None:
             renamed = self.engine.tables.rename_spec(option.group(2))
-            if renamed is not None:
+            if renamed is not None and option.group(1)[2:-1] in self.session.write_options:
+                self._flag(
+                    literal.start,
+                    FlagReason.WRITES_OLD_TABLE,
+                    f"{option.group(1)[:-1]} names the table the job writes, the deprecated "
+                    f"{option.group(2)}; producers are out of scope, so it is left as is",
+                )
+            elif renamed is not None:
                 start = literal.content_start + option.start(2)
                 self.edits.append(Edit(start, start + len(option.group(2)), renamed, "table"))
                 name = option.group(1)[2:-1]
@@ -1117,6 +1126,8 @@ class _ScalaFile:
         reads (`args("input")` with `.args("--input=<table>")`). The rows read from it are
         then followed like any other, with a note that deployments must pass the table."""
         option = literal.content(self.text)
+        if option in self.session.write_options:
+            return None  # the job writes that table too: a producer, left with its flag
         options = self.session.option_tables
         found = next(
             (
@@ -1243,6 +1254,23 @@ class _ScalaFile:
         """A write to the old table (`saveAsBigQueryTable(Table.Spec(<old>))`, Beam's
         `BigQueryIO.write...to(<old>)`, a JobTest's `output(BigQueryIO(<old>))`) belongs to
         the producer: it keeps its table and is flagged, as SQL writes are."""
+        for method, open_index, close in self._write_calls():
+            self._write(method, open_index, close)
+
+    def write_options(self) -> set[str]:
+        """The options whose table this file writes (`saveAsBigQueryTable(args("output"))`)."""
+        found = set()
+        for _, open_index, close in self._write_calls():
+            end = self._first_arg_end(open_index, close)
+            found |= {
+                lit.content(self.text)
+                for lit in self._literals_in(open_index + 1, end)
+                if self._is_args_key(lit)
+            }
+        return found
+
+    def _write_calls(self) -> list[tuple[str, int, int]]:
+        found = []
         for start, end in self.scan.code_spans(len(self.text)):
             calls = []
             for match in _WRITE_CALL.finditer(self.text, start, end):
@@ -1257,9 +1285,28 @@ class _ScalaFile:
             for method, open_index in calls:
                 close = self.code.matching(open_index)
                 if close is not None:
-                    self._write(method, open_index, close)
+                    found.append((method, open_index, close))
+        return found
 
     def _write(self, method: str, open_index: int, close: int) -> None:
+        end = self._first_arg_end(open_index, close)
+        for literal in self._literals_in(open_index + 1, end):
+            if not self._is_args_key(literal):
+                continue
+            option = literal.content(self.text)
+            self.handled.add(literal)
+            for job in [*self._declared_objects(), ""]:
+                table = self.session.option_tables.get((job, option))
+                if table is not None and table[1]:
+                    self._flag(
+                        literal.start,
+                        FlagReason.WRITES_OLD_TABLE,
+                        f"{method} writes the table --{option} names, which its JobTest sets "
+                        f"to the deprecated {table[0]}; producers are out of scope, so the "
+                        "JobTest keeps it too",
+                    )
+                    break
+            return
         table = self._first_arg_table(open_index, close)
         if table is None or not table[1]:
             return  # another table, or already the new one

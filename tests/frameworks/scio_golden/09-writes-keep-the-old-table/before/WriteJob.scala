@@ -29,6 +29,7 @@ object WriteJob {
       BigQueryIO.writeTableRows().to("acme-prod:core.users_v1").withoutValidation()
     )
     rows.saveAsBigQueryTable(Table.Spec(Snapshot))
+    rows.saveAsBigQueryTable(Table.Spec(args("output")))
     rows.saveAsBigQueryTable(Table.Spec("acme-prod:reporting.signups"))
 
     sc.run()
