@@ -267,6 +267,43 @@ def test_a_mocked_storage_read_changes_with_the_jobs_own_or_not_at_all() -> None
     assert "rewrite them together for acme-prod.core.users_v2" in export
 
 
+def test_a_mains_own_default_argument_binds_only_its_own_job(tmp_path: Path) -> None:
+    """`--input=<old table>` in a job's own default arguments ties args("input") of that job
+    to the table; another job reading its own --input is not touched."""
+    jobs = tmp_path / "src" / "main" / "scala"
+    jobs.mkdir(parents=True)
+    (jobs / "Daily.scala").write_text(
+        "import com.spotify.scio._\n"
+        "import com.spotify.scio.bigquery._\n\n"
+        "object Daily {\n"
+        "  def main(cmdlineArgs: Array[String]): Unit = {\n"
+        '    val (sc, args) = ContextAndArgs(Array("--input=acme-prod:core.users_v1") ++ cmdlineArgs)\n'
+        '    sc.bigQueryTable(Table.Spec(args("input"))).map(r => r.getString("email"))\n'
+        "    sc.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    other = (
+        "import com.spotify.scio._\n"
+        "import com.spotify.scio.bigquery._\n\n"
+        "object Orders {\n"
+        "  def main(cmdlineArgs: Array[String]): Unit = {\n"
+        "    val (sc, args) = ContextAndArgs(cmdlineArgs)\n"
+        '    sc.bigQueryTable(Table.Spec(args("input"))).map(r => r.getString("email"))\n'
+        "    sc.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    (jobs / "Orders.scala").write_text(other)
+    results = rewrite_tree(tmp_path)
+    daily = (jobs / "Daily.scala").read_text()
+    assert '"--input=acme-prod:core.users_v2"' in daily
+    assert 'r.getString("email_address")' in daily
+    assert "every deployment of this job must pass --input=acme-prod.core.users_v2" in daily
+    assert (jobs / "Orders.scala").read_text() == other
+    assert results["src/main/scala/Orders.scala"].flags == []
+
+
 def test_issue_example_accesses_go_to_their_own_class() -> None:
     """The issue's file: r is a Row (legacy query left to a human), s a Stored."""
     text = (GOLDEN / "02-legacy-sql" / "before" / "LegacyJob.scala").read_text()

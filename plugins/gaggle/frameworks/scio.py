@@ -455,7 +455,7 @@ _OBJECT = re.compile(r"\bobject\s+([A-Za-z_]\w*)[^{;\n]*\{")
 _OPTION = re.compile(r"(--[\w.-]+=)([\w`:.\-]+)")
 # a pipeline argument read by name: args("input"), args.getOrElse("input", ...), ...
 _ARGS_BEFORE = re.compile(
-    r"\bargs\s*(?:\.\s*(?:getOrElse|required|optional|apply|get|int|long)\s*)?\(\s*$"
+    r"(?<![\w.])args\s*(?:\.\s*(?:getOrElse|required|optional|apply|get|int|long)\s*)?\(\s*$"
 )
 _JOB_TEST = re.compile(r"\bJobTest\s*\[\s*([\w.]+?)(?:\s*\.\s*type)?\s*\]")
 _TEST_INPUT = re.compile(r"\.\s*input\s*\(")
@@ -1084,12 +1084,20 @@ class _ScalaFile:
 
     def option_specs(self) -> list[tuple[str, str, tuple[TableName, bool]]]:
         """(job, option, (table, names old)) of each `--option=<table>` literal; the job is
-        the one the closest `JobTest[Job.type]` above it tests, "" when there is none."""
-        jobs = [
-            (m.start(), m.group(1).rsplit(".", 1)[-1])
-            for a, b in self.scan.code_spans(len(self.text))
-            for m in _JOB_TEST.finditer(self.text, a, b)
-        ]
+        the one the closest `JobTest[Job.type]` above it tests, else the object the literal
+        is in (a main's own default arguments), "" when there is none."""
+        jobs = sorted(
+            [
+                (m.start(), m.group(1).rsplit(".", 1)[-1])
+                for a, b in self.scan.code_spans(len(self.text))
+                for m in _JOB_TEST.finditer(self.text, a, b)
+            ]
+            + [
+                (m.start(), m.group(1))
+                for a, b in self.scan.code_spans(len(self.text))
+                for m in _OBJECT.finditer(self.text, a, b)
+            ]
+        )
         found = []
         for literal in self.scan.literals:
             option = _OPTION.fullmatch(literal.content(self.text))
@@ -1145,8 +1153,9 @@ class _ScalaFile:
             self._flag(
                 literal.start,
                 FlagReason.UNRESOLVED_REFERENCE,
-                f"this job reads its table from --{option}, which its JobTest sets to {old} "
-                f"(gaggle moves the test to {new}): the reads below now follow {new}'s "
+                f"this job reads its table from --{option}, which its JobTest (or its own "
+                f"default arguments) sets to {old}, moved to {new} by gaggle: the reads "
+                f"below now follow {new}'s "
                 f"columns, so every deployment of this job must pass --{option}={new}",
             )
         return found

@@ -12,7 +12,7 @@ object ArgsJob {
       .filter(r => r.getString("country") == "SE")
       .map(r => r.getString("email_address"))
       .saveAsTextFile(args("output"))
-    // TODO(data-migration users_v2): this job reads its table from --input, which its JobTest sets to acme-prod.core.users_v1 (gaggle moves the test to acme-prod.core.users_v2): the reads below now follow acme-prod.core.users_v2's columns, so every deployment of this job must pass --input=acme-prod.core.users_v2. See https://wiki.example.com/data/users-v2
+    // TODO(data-migration users_v2): this job reads its table from --input, which its JobTest (or its own default arguments) sets to acme-prod.core.users_v1, moved to acme-prod.core.users_v2 by gaggle: the reads below now follow acme-prod.core.users_v2's columns, so every deployment of this job must pass --input=acme-prod.core.users_v2. See https://wiki.example.com/data/users-v2
     sc.bigQueryStorage(
         Table.Spec(args("input")),
         selectedFields = List("user_id", "email_address"),
