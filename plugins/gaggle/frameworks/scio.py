@@ -1333,6 +1333,17 @@ class _ScalaFile:
             )
             return
         name = self.text[open_index + 1 : end].strip()
+        held = self._write_only_val(_SPEC_ARG.fullmatch(self.text, open_index + 1, end))
+        if held is not None:  # `val out = "<old>"` used by this write alone: kept
+            self.handled.add(held)
+            self._flag(
+                held.start,
+                FlagReason.WRITES_OLD_TABLE,
+                f"{method} writes the deprecated {old} named here; producers are out of "
+                f"scope, so it is left as is: retargeting it to {new} would write rows of the "
+                "old shape into the replacement",
+            )
+            return
         self._flag(
             open_index + 1,
             FlagReason.WRITES_OLD_TABLE,
@@ -1340,6 +1351,34 @@ class _ScalaFile:
             "for the reads using it: this write would then go to the replacement. Give the "
             f"write its own value naming {old}, or move the producer by hand",
         )
+
+    def _write_only_val(self, argument) -> ScalaLiteral | None:
+        """The spec literal of this file's `val <name> = "<table>"` when the write is the
+        only code using <name>."""
+        if argument is None or "." in argument.group(1):
+            return None
+        name = argument.group(1)
+        uses = [
+            m
+            for a, b in self.scan.code_spans(len(self.text))
+            for m in re.finditer(rf"(?<![\w.$]){re.escape(name)}\b", self.text[:b])
+            if m.start() >= a
+        ]
+        declared = [
+            m
+            for m in uses
+            if re.search(
+                r"\b(?:val|var|lazy\s+val)\s+$", self.text[max(0, m.start() - 12) : m.start()]
+            )
+        ]
+        if len(declared) != 1 or len(uses) != 2:
+            return None
+        line_end = self.text.find("\n", declared[0].end())
+        line_end = len(self.text) if line_end == -1 else line_end
+        for literal in self._literals_in(declared[0].end(), line_end):
+            if self.session.spec_table(literal.content(self.text).strip("`")) is not None:
+                return literal
+        return None
 
     # -------------------------------------------------------------- storage reads
 

@@ -16,6 +16,8 @@ object WriteJob {
   def main(cmdlineArgs: Array[String]): Unit = {
     val (sc, args) = ContextAndArgs(cmdlineArgs)
     val rows = sc.bigQueryTable(Table.Spec("acme-prod:raw.signups"))
+    val output = Table.Spec("acme-prod:core.users_v1")
+    rows.saveAsBigQueryTable(output)
 
     rows.saveAsBigQueryTable(
       Table.Spec("acme-prod:core.users_v1"),
@@ -29,6 +31,7 @@ object WriteJob {
       BigQueryIO.writeTableRows().to("acme-prod:core.users_v1").withoutValidation()
     )
     rows.saveAsBigQueryTable(Table.Spec(Snapshot))
+    sc.bigQueryTable(Table.Spec(Snapshot)).map(r => r.getString("email")).saveAsTextFile(args("e"))
     rows.saveAsBigQueryTable(Table.Spec(args("output")))
     rows.saveAsBigQueryTable(Table.Spec("acme-prod:reporting.signups"))
 
