@@ -44,6 +44,7 @@ WRITES_YAML = {
     "table next to write_disposition": (
         f"steps:\n  - name: rebuild\n    table: {OLD}\n    write_disposition: WRITE_TRUNCATE\n"
     ),
+    "bq query flags as keys": f"nightly:\n  table: {OLD}\n  replace: true\n",
     "target_table flow style": f"load: {{target_table: '{OLD}', format: AVRO}}\n",
 }
 

@@ -40,7 +40,15 @@ _WHOLE_READ_PREFIXES = ("sourcetable", "sourceprojectdatasettable", "sourcedatas
 # a section whose tables are read whole (copy / extract / snapshot jobs)
 _WHOLE_READ_SECTIONS = {"copy", "tablecopy", "extract", "export", "snapshot", "clone", "backup"}
 # a sibling key saying the mapping describes a write
-_WRITE_SIBLINGS = {"writedisposition", "createdisposition", "ifexists", "writemode"}
+_WRITE_SIBLINGS = {
+    "writedisposition",
+    "createdisposition",
+    "ifexists",  # pandas-gbq
+    "writemode",
+    "appendtable",  # bq query --append_table / --replace
+    "replace",
+    "overwrite",
+}
 # a sibling key saying the job is a query: its declared sources are migrated with the SQL
 _QUERY_SIBLINGS = {"query", "sql", "queryfile", "sqlfile", "querytext"}
 _TABLE_KEYS = {
