@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from gaggle.frameworks import config_roles
 from gaggle.frameworks.base import RepoFile, result_from_edits
-from gaggle.frameworks.config_roles import held_target
 from gaggle.sql import RewriteResult, SqlRewriter
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.report import Flag, FlagReason
@@ -69,7 +69,7 @@ class ConfigRewriter:
             if following == ":":
                 continue  # a key, not a value
             value = json.loads(match.group(0))
-            held = held_target(self.engine, text, match.start(), value, json=True)
+            held = config_roles.held_target(self.engine, text, match.start(), value, json=True)
             if held is not None:  # a table the job writes, or reads whole: kept, flagged
                 flags.append(held[0])
                 continue
@@ -90,7 +90,7 @@ class ConfigRewriter:
         flags: list[Flag],
         index: LineIndex,
     ) -> None:
-        held = held_target(self.engine, text, start, value)
+        held = config_roles.held_target(self.engine, text, start, value)
         if held is not None:  # a table the job writes, or reads whole: kept, flagged
             flag, comment = held
             flags.append(flag)
