@@ -304,6 +304,31 @@ def test_a_mains_own_default_argument_binds_only_its_own_job(tmp_path: Path) -> 
     assert results["src/main/scala/Orders.scala"].flags == []
 
 
+def test_a_table_an_option_defaults_to_is_migrated_with_a_note_on_deployments() -> None:
+    text = (
+        "import com.spotify.scio._\n"
+        "import com.spotify.scio.bigquery._\n\n"
+        "object Job {\n"
+        "  def main(cmdlineArgs: Array[String]): Unit = {\n"
+        "    val (sc, args) = ContextAndArgs(cmdlineArgs)\n"
+        '    sc.bigQueryTable(Table.Spec(args.getOrElse("input", "acme-prod:core.users_v1")))\n'
+        '      .map(r => r.getString("email"))\n'
+        "    sc.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    assert '"acme-prod:core.users_v2"' in result.text
+    assert 'r.getString("email_address")' in result.text
+    note = (
+        "this job reads its table from --input, by default acme-prod.core.users_v1, moved to "
+        "acme-prod.core.users_v2 by gaggle: the reads below now follow acme-prod.core.users_v2's "
+        "columns, so every deployment passing --input must pass acme-prod.core.users_v2"
+    )
+    assert todo(note, "    ") in result.text
+    assert [f.line for f in result.flags] == [7]
+
+
 def test_issue_example_accesses_go_to_their_own_class() -> None:
     """The issue's file: r is a Row (legacy query left to a human), s a Stored."""
     text = (GOLDEN / "02-legacy-sql" / "before" / "LegacyJob.scala").read_text()

@@ -720,20 +720,43 @@ class _ScalaFile:
 
     def _expression_table(self, start: int, end: int) -> tuple[TableName, bool] | None:
         """The table named in an expression: by a spec literal or a constant of the repo."""
+        args_key = None
         for literal in self._literals_in(start, end):
             inner = literal.content(self.text).strip("`")
             if self.session.spec_table(inner) is not None and not literal.splices:
-                return self.session.spec_table(inner), self.session.names_old(inner)
-            if self._is_args_key(literal) and self._option_table(literal) is not None:
-                return self._option_table(literal)
+                found = self.session.spec_table(inner), self.session.names_old(inner)
+                return self._option_default(args_key, found)
+            if self._is_args_key(literal):
+                if self._option_table(literal) is not None:
+                    return self._option_table(literal)
+                args_key = args_key or literal
         for word in re.finditer(r"(?<![\w.$])[A-Za-z_][\w.]*", self.text[start:end]):
             if self._in_code(start + word.start()):
                 found = self._base_constants.get(word.group(0)) or self._repo_constant(
                     word.group(0)
                 )
                 if found is not None:
-                    return found
+                    return self._option_default(args_key, found)
         return None
+
+    def _option_default(self, args_key: ScalaLiteral | None, found):
+        """A table that is the default of an option (`args.getOrElse("input", <table>)`):
+        the reads are migrated, so a deployment passing the option must pass the new table."""
+        option = args_key.content(self.text) if args_key is not None else None
+        if option is None or not found[1] or option in self.option_notes:
+            return found
+        if option in self.session.write_options:
+            return found
+        self.option_notes.add(option)
+        old, new = found[0], self.engine.new_for[found[0]]
+        self._flag(
+            args_key.start,
+            FlagReason.UNRESOLVED_REFERENCE,
+            f"this job reads its table from --{option}, by default {old}, moved to {new} by "
+            f"gaggle: the reads below now follow {new}'s columns, so every deployment "
+            f"passing --{option} must pass {new}",
+        )
+        return found
 
     def _local_vals(self) -> set[str]:
         if not hasattr(self, "_vals"):
@@ -757,16 +780,18 @@ class _ScalaFile:
         """The table the first argument of a call names: a spec literal, `Table.Spec(...)`
         of one, or a constant holding one (in this file or another of the repo)."""
         end = self._first_arg_end(open_index, close)
+        args_key = None
         for literal in self.scan.literals:
             if open_index < literal.start < end:
                 inner = literal.content(self.text).strip("`")
                 old = self.session.spec_table(inner)
                 if old is not None and not literal.splices:
-                    return old, self.session.names_old(inner)
+                    return self._option_default(args_key, (old, self.session.names_old(inner)))
                 if self._is_args_key(literal):  # args("input"), args.getOrElse("input", ...)
                     found = self._option_table(literal)
                     if found is not None:
                         return found
+                    args_key = literal
                     continue
                 return None
         found = _SPEC_ARG.fullmatch(self.text, open_index + 1, end)
