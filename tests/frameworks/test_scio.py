@@ -138,6 +138,28 @@ def test_not_a_scio_repo() -> None:
     assert session.kind_of(scala_file("", "scripts/run.sc")) == "scala"
 
 
+def test_a_scala_file_without_scio_imports_that_names_an_old_table_is_migrated(
+    tmp_path: Path,
+) -> None:
+    """The trial's scio2: a query object with no import at all, alone in its repo."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Q.scala").write_text(
+        "object Q {\n"
+        '  val query = """SELECT user_id,\n'
+        "    age_bucket, email\n"
+        '    FROM `acme-prod.core.users_v1`"""\n'
+        "}\n"
+    )
+    outcome = rewrite_repo(tmp_path, MIGRATION, write=True)
+    assert outcome.frameworks == ["scio"]
+    (scanned,) = outcome.files
+    assert scanned.path == "src/Q.scala"
+    text = (tmp_path / "src" / "Q.scala").read_text()
+    assert "email_address AS email" in text and "`acme-prod.core.users_v2`" in text
+    assert [str(f.reason) for f in scanned.result.flags] == ["manual-column"]
+    assert "TODO(data-migration users_v2): age_bucket has no automatic mapping" in text
+
+
 # --- golden cases: scio_golden/<case>/before becomes after, and after is a fixed point -----
 
 
@@ -168,6 +190,8 @@ def test_golden_cases_cover_every_bullet() -> None:
         "06-unplaced-gets-a-comment",
         "07-real-world-shapes",  # patterns met in spotify/scio's examples, see docs/scio.md
         "08-avro-records",  # GenericRecords (Scio and Beam reads), Avro case classes
+        "09-writes-keep-the-old-table",  # Scio, Beam and JobTest writes are flagged, kept
+        "10-job-tests-and-arguments",  # --input=<table>, JobTest inputs, fixture rows, mocks
     ]
 
 
@@ -195,6 +219,17 @@ BYSTANDERS = {
         '        .from("acme-prod:sales.orders")',
         '      .map(r => r.get("email"))\n      .saveAsTextFile(args("out") + "-order-records")',
     ],
+    # writes of the old table keep it (flagged above the statement), other writes are untouched
+    "09-writes-keep-the-old-table/WriteJob.scala": [
+        '      Table.Spec("acme-prod:core.users_v1"),',
+        '      .saveAsTypedBigQueryTable(Table.Spec("acme-prod.core.users_v1"))',
+        '      BigQueryIO.writeTableRows().to("acme-prod:core.users_v1").withoutValidation()',
+        '    rows.saveAsBigQueryTable(Table.Spec("acme-prod:reporting.signups"))',
+    ],
+    "09-writes-keep-the-old-table/WriteJobTest.scala": [
+        '      .args("--output=acme-prod:core.users_v1")',
+        '      .output(BigQueryIO[TableRow]("acme-prod:core.users_v1")) { rows =>',
+    ],
     "05-constants-across-files/src/main/scala/com/acme/jobs/CountryJob.scala": [
         '      .map(row => row.getString("country"))',
     ],
@@ -215,6 +250,83 @@ def test_golden_bystanders_stay_byte_identical(where: str) -> None:
         at = after.index(line)
         above = after[: at - 1].rsplit("\n", 1)[-1]
         assert "TODO(data-migration" not in above, f"a comment was put above {line!r}"
+
+
+def test_a_mocked_storage_read_changes_with_the_jobs_own_or_not_at_all() -> None:
+    """A JobTest mocks a Storage read by table, selectedFields and rowRestriction: the mock
+    and the job's read must stay equal, so both are rewritten or both are left."""
+    after = GOLDEN / "10-job-tests-and-arguments" / "after" / "src"
+    job = (after / "main/scala/com/acme/jobs/ArgsJob.scala").read_text()
+    test = (after / "test/scala/com/acme/jobs/ArgsJobTest.scala").read_text()
+    assert 'selectedFields = List("user_id", "email_address")' in job
+    assert "rowRestriction = \"geo.country_code = 'SE'\"" in job
+    assert 'List("user_id", "email_address"), Some("geo.country_code = \'SE\'"))' in test
+    # the job behind ExportJobTest is not in the repo: its mock keeps the old columns
+    export = (after / "test/scala/com/acme/jobs/ExportJobTest.scala").read_text()
+    assert 'List("user_id", "plan"), Some("plan = \'pro\'"))' in export
+    assert "rewrite them together for acme-prod.core.users_v2" in export
+
+
+def test_a_mains_own_default_argument_binds_only_its_own_job(tmp_path: Path) -> None:
+    """`--input=<old table>` in a job's own default arguments ties args("input") of that job
+    to the table; another job reading its own --input is not touched."""
+    jobs = tmp_path / "src" / "main" / "scala"
+    jobs.mkdir(parents=True)
+    (jobs / "Daily.scala").write_text(
+        "import com.spotify.scio._\n"
+        "import com.spotify.scio.bigquery._\n\n"
+        "object Daily {\n"
+        "  def main(cmdlineArgs: Array[String]): Unit = {\n"
+        '    val (sc, args) = ContextAndArgs(Array("--input=acme-prod:core.users_v1") ++ cmdlineArgs)\n'
+        '    sc.bigQueryTable(Table.Spec(args("input"))).map(r => r.getString("email"))\n'
+        "    sc.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    other = (
+        "import com.spotify.scio._\n"
+        "import com.spotify.scio.bigquery._\n\n"
+        "object Orders {\n"
+        "  def main(cmdlineArgs: Array[String]): Unit = {\n"
+        "    val (sc, args) = ContextAndArgs(cmdlineArgs)\n"
+        '    sc.bigQueryTable(Table.Spec(args("input"))).map(r => r.getString("email"))\n'
+        "    sc.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    (jobs / "Orders.scala").write_text(other)
+    results = rewrite_tree(tmp_path)
+    daily = (jobs / "Daily.scala").read_text()
+    assert '"--input=acme-prod:core.users_v2"' in daily
+    assert 'r.getString("email_address")' in daily
+    assert "every deployment of this job must pass --input=acme-prod.core.users_v2" in daily
+    assert (jobs / "Orders.scala").read_text() == other
+    assert results["src/main/scala/Orders.scala"].flags == []
+
+
+def test_a_table_an_option_defaults_to_is_migrated_with_a_note_on_deployments() -> None:
+    text = (
+        "import com.spotify.scio._\n"
+        "import com.spotify.scio.bigquery._\n\n"
+        "object Job {\n"
+        "  def main(cmdlineArgs: Array[String]): Unit = {\n"
+        "    val (sc, args) = ContextAndArgs(cmdlineArgs)\n"
+        '    sc.bigQueryTable(Table.Spec(args.getOrElse("input", "acme-prod:core.users_v1")))\n'
+        '      .map(r => r.getString("email"))\n'
+        "    sc.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    result = rewrite_one(text)
+    assert '"acme-prod:core.users_v2"' in result.text
+    assert 'r.getString("email_address")' in result.text
+    note = (
+        "this job reads its table from --input, by default acme-prod.core.users_v1, moved to "
+        "acme-prod.core.users_v2 by gaggle: the reads below now follow acme-prod.core.users_v2's "
+        "columns, so every deployment passing --input must pass acme-prod.core.users_v2"
+    )
+    assert todo(note, "    ") in result.text
+    assert [f.line for f in result.flags] == [7]
 
 
 def test_issue_example_accesses_go_to_their_own_class() -> None:

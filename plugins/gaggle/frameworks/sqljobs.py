@@ -4,7 +4,8 @@ SQL goes through the engine (query parameters and Airflow/Jinja macros are kept
 byte for byte). In configs, a string value that names an old table is renamed in
 the same form, edited in place so formatting, comments and key order stay as they
 are; a value that mentions an old table in any other way (inline SQL, say) is
-flagged for a human.
+flagged for a human. A table the job writes, or copies/extracts whole, keeps its
+name and is flagged (`gaggle.frameworks.config_roles`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from gaggle.frameworks import config_roles
 from gaggle.frameworks.base import RepoFile, result_from_edits
 from gaggle.sql import RewriteResult, SqlRewriter
 from gaggle.sql.edits import Edit, LineIndex
@@ -82,6 +84,10 @@ class ConfigRewriter:
             if following == ":":
                 continue  # a key, not a value
             value = json.loads(match.group(0))
+            held = config_roles.held_target(self.engine, text, match.start(), value, json=True)
+            if held is not None:  # a table the job writes, or reads whole: kept, flagged
+                flags.append(held[0])
+                continue
             renamed = self.engine.tables.rename_spec(value)
             if renamed is not None:
                 new_token = json.dumps(renamed, ensure_ascii=False)
@@ -99,6 +105,12 @@ class ConfigRewriter:
         flags: list[Flag],
         index: LineIndex,
     ) -> None:
+        held = config_roles.held_target(self.engine, text, start, value)
+        if held is not None:  # a table the job writes, or reads whole: kept, flagged
+            flag, comment = held
+            flags.append(flag)
+            edits.extend([comment] if comment is not None else [])
+            return
         renamed = self.engine.tables.rename_spec(value)
         if renamed is not None:
             quote = text[start] if text[start : start + 1] in ("'", '"') else ""

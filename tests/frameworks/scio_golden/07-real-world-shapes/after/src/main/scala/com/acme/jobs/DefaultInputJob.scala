@@ -11,6 +11,7 @@ object DefaultInputJob {
 
   def main(cmdlineArgs: Array[String]): Unit = {
     val (sc, args) = ContextAndArgs(cmdlineArgs)
+    // TODO(data-migration users_v2): this job reads its table from --input, which its JobTest (or its own default arguments) sets to acme-prod.core.users_v1, moved to acme-prod.core.users_v2 by gaggle: the reads below now follow acme-prod.core.users_v2's columns, so every deployment of this job must pass --input=acme-prod.core.users_v2. See https://wiki.example.com/data/users-v2
     val table = Table.Spec(args.getOrElse("input", Defaults.USERS_TABLE))
     // TODO(data-migration users_v2): TableRow field "plan" is now subscription.plan. See https://wiki.example.com/data/users-v2
     sc.bigQueryTable(table)
