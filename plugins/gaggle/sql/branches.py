@@ -399,9 +399,8 @@ class TemplatedRewriter(SqlRewriter):
         self, text: str, resolve_template: TemplateResolver | None = None
     ) -> RewriteResult:
         """Every branch rewritten, the edits merged; no comments added."""
-        plain = super().rewrite
         if not has_control_flow(text):
-            return plain(text, resolve_template)
+            return self._rewrite_one(text, text, resolve_template)
         try:
             renderings = variants(text)
         except TemplateStructureError as err:
@@ -409,13 +408,77 @@ class TemplatedRewriter(SqlRewriter):
             flag = Flag(line, column, FlagReason.UNPARSEABLE, f"the template does not nest: {err}")
             return RewriteResult(text, text, flags=[flag])
         if len(renderings) == 1 and not renderings[0].inactive:
-            return plain(text, resolve_template)
-        runs = [_VariantRun(v, plain(v.text, resolve_template)) for v in renderings]
+            return self._rewrite_one(text, text, resolve_template)
+        runs = [
+            _VariantRun(v, self._rewrite_one(text, v.text, resolve_template)) for v in renderings
+        ]
         if not all(run.parsed for run in runs):
             return _original_flags(text, runs)  # half a migration is worse than none
         changes, flags = merge(text, runs)
         edits = [Edit(c.start, c.end, c.after, c.rule) for c in changes]
         return RewriteResult(text, apply_edits(text, edits), changes, flags)
+
+    def _rewrite_one(
+        self, original: str, rendering: str, resolve_template: TemplateResolver | None
+    ) -> RewriteResult:
+        """The engine on one rendering; if it does not parse because a macro stands where a
+        select item list ends (`SELECT {{ header() }} ARRAY(...)`), again with a comma as
+        the macro's last character (such macros emit `a, b,`). Offsets are the original's."""
+        plain = super().rewrite
+        result = plain(rendering, resolve_template)
+        if not _unparseable(result):
+            return _on(original, result) if rendering != original else result
+        stand_in, spans = _comma_stand_ins(rendering)
+        if not spans:
+            return result
+        retried = plain(stand_in, resolve_template)
+        touches = any(
+            c.start < b and a < max(c.end, c.start + 1) for c in retried.changes for a, b in spans
+        )
+        if _unparseable(retried) or touches:
+            return result
+        return _on(original, retried)
+
+
+_LIST_MACRO = re.compile(
+    r"(?<=SELECT)(\s+)(\{\{(?:(?!\}\}).)*?\}\})(?=\s*[A-Za-z_`(])", re.I | re.S
+)
+
+
+def _comma_stand_ins(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`SELECT {{ m() }} x` with the template's last brace made a comma: `{{ m() },`... kept
+    a template the engine masks (`{{ m()}},`), same length."""
+    spans = []
+    pieces, cursor = [], 0
+    for match in _LIST_MACRO.finditer(text):
+        template = match.group(2)
+        inner = template[2:-2].rstrip()
+        if len(inner) + 5 > len(template):
+            continue
+        replaced = ("{{" + inner + "}}").ljust(len(template) - 1) + ","
+        start = match.start(2)
+        pieces.append(text[cursor:start])
+        pieces.append(replaced)
+        cursor = start + len(template)
+        spans.append((start, cursor))
+    pieces.append(text[cursor:])
+    return "".join(pieces), spans
+
+
+def _unparseable(result: RewriteResult) -> bool:
+    return any(
+        f.reason in (FlagReason.UNPARSEABLE, FlagReason.INTERNAL_ERROR) for f in result.flags
+    )
+
+
+def _on(original: str, result: RewriteResult) -> RewriteResult:
+    """A rendering's result placed on the original text (same offsets, same lines)."""
+    edits = [Edit(c.start, c.end, c.after, c.rule) for c in result.changes]
+    changes = [
+        Change(c.line, c.column, original[c.start : c.end], c.after, c.rule, c.start, c.end)
+        for c in result.changes
+    ]
+    return RewriteResult(original, apply_edits(original, edits), changes, list(result.flags))
 
 
 def _original_flags(text: str, runs: list[_VariantRun]) -> RewriteResult:
