@@ -91,7 +91,8 @@ def test_llm_settings_from_the_anthropic_connection_reach_its_endpoint(monkeypat
         server.add(answer(ACTIVE_USERS, ACTIVE_USERS_MIGRATED))
         ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
         ledger.migrate()
-        outcome = rewrite_repo(root, migration, write=False)
+        # the LLM goes first; flags become comments only for what it leaves
+        outcome = rewrite_repo(root, migration, write=False, comment_flags=False)
         report = resolve_with_llm(outcome, migration, None, settings, ledger, "r", "acme/a")
         assert report.changes == 4
         assert server.requests[0].body["model"] == "claude-from-connection"
