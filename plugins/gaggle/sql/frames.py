@@ -142,12 +142,26 @@ def _frames(ctx: RewriteContext, statement: exp.Expr) -> list[Frame]:
         extra = _scope_frames(ctx, top)
         covered |= {id(frame.select) for frame in extra}
         frames += extra
+    for frame in frames:
+        frame.columns = _own_columns(ctx, frame)
     for merge in statement.find_all(exp.Merge):
         frames.append(_merge_frame(ctx, merge))
     for update in statement.find_all(exp.Update):
         if update.find_ancestor(exp.Merge) is None:
             frames.append(_update_frame(ctx, update))
     return frames
+
+
+def _own_columns(ctx: RewriteContext, frame: Frame) -> list[exp.Column]:
+    """sqlglot lists an inner query's unqualified names among the outer scope's columns too
+    (it cannot tell them from correlated ones); each is resolved by its own query's frame
+    alone, which falls back to the outer frames only when no inner name matches (an UNNEST
+    element or a subquery's column named like an old column wins)."""
+    return [
+        column
+        for column in frame.columns
+        if (owner := scope_owner(column)) is frame.select or id(owner) not in ctx.frames_by_select
+    ]
 
 
 def _scope_frames(ctx: RewriteContext, root: exp.Expr) -> list[Frame]:
