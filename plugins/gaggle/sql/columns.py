@@ -90,6 +90,9 @@ def _resolve_unqualified(
         _flag_row_value(ctx, frame, names, idents)
         return None
     old = [s for s in owners if s.kind == "old"]
+    if not owners and current.parent is not None:
+        _flag_unknown_inner_source(ctx, current, names[0], unknown, idents)
+        return None
     if not old or name in using_names(frame):
         return None  # USING merges the column; a renamed one is flagged by _check_using
     position = ident_span(idents)
@@ -108,6 +111,32 @@ def _resolve_unqualified(
         )
         return None
     return Resolved(old[0], tuple(names), idents, False, node)
+
+
+def _flag_unknown_inner_source(
+    ctx: RewriteContext,
+    frame: Frame,
+    name: str,
+    unknown: list[Source],
+    idents: list[exp.Identifier],
+) -> None:
+    """`WHERE zip IN (SELECT zip FROM dims.zips WHERE country = 'US')`: country is zips'
+    own column if it has one, else the outer old table's; with no schema for zips gaggle
+    cannot tell, so a name an outer old table changes is flagged and left as written."""
+    outer = frame.parent
+    while outer is not None:
+        for source in outer.sources.values():
+            if source.kind == "old" and source.columns and name.lower() in source.columns:
+                if changed_by_old(ctx, source, name):
+                    others = ", ".join(s.alias for s in unknown)
+                    ctx.flag_at(
+                        ident_span(idents),
+                        FlagReason.UNKNOWN_SOURCE_SCHEMA,
+                        f"{name} may also come from {others}, whose schema gaggle lacks; "
+                        "qualify it",
+                    )
+                return
+        outer = outer.parent
 
 
 def _flag_row_value(
@@ -270,12 +299,19 @@ def _non_old_side(frame: Frame, join: exp.Join, position: int) -> str:
 
 
 def renamed_by_old(ctx: RewriteContext, frame: Frame, name: str) -> bool:
-    for source in frame.sources.values():
-        if source.kind == "old" and source.columns and name.lower() in source.columns:
-            rule = ctx.engine.rules[source.old].get((name.lower(),))
-            if rule is None or (rule.expression or "").lower() != name.lower():
-                return True
-    return False
+    return any(
+        source.kind == "old"
+        and source.columns
+        and name.lower() in source.columns
+        and changed_by_old(ctx, source, name)
+        for source in frame.sources.values()
+    )
+
+
+def changed_by_old(ctx: RewriteContext, source: Source, name: str) -> bool:
+    """Whether the new table reads the old table's column `name` differently."""
+    rule = ctx.engine.rules[source.old].get((name.lower(),))
+    return rule is None or (rule.expression or "").lower() != name.lower()
 
 
 def _using_as_on(
