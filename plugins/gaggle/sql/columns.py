@@ -7,6 +7,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from gaggle.mapping import field_expression
+from gaggle.names import quote_identifier
 from gaggle.sql import expressions
 from gaggle.sql.context import (
     CLAUSES_SEEING_ALIASES,
@@ -190,7 +191,12 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
         ref.node.arg_key == "expressions"
     )
     aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
-    if bare:
+    if bare and isinstance(parent, exp.Struct):
+        # A STRUCT field keeps its name explicitly unless the text is still the bare name.
+        name = ref.path[-1]
+        if expression not in (name, f"{qualifier}.{name}"):
+            expression = f"{expression} AS {quote_identifier(name)}"
+    elif bare:
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
