@@ -3,6 +3,8 @@ table, qualified where the frame needs it; USING joins on a renamed column becom
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -180,6 +182,9 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
     span = ident_span(ref.idents)
     assert span is not None
     rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
+    if rendered is not None and qualifier is None:
+        qualifier = shadow_qualifier(ctx, frame, source, expressions.leading_names(rendered[0]))
+        rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
     if rendered is None:
         if renamed:  # the column stays; only the table-name qualifier changes
             ctx.edit(ident_span(ref.idents[:1]), qualifier, "qualifier")
@@ -201,6 +206,23 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
     ctx.edit(span, expression, "column")
+
+
+def shadow_qualifier(
+    ctx: RewriteContext, frame: Frame, source: Source, names: Iterable[str]
+) -> str | None:
+    """The qualifier an unqualified reference needs when one of `names` is a column of the
+    new table and also a range variable or CTE name in scope (`FROM users_v1 AS geo` and
+    geo.city: BigQuery would read the range variable), else None."""
+    assert source.old is not None
+    new_schema = ctx.engine.new_schema(source.old)
+    if any(
+        new_schema.find((name,)) is not None
+        and (frame.lookup_alias(name) is not None or name.lower() in ctx.alias_words)
+        for name in names
+    ):
+        return source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+    return None
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:

@@ -43,6 +43,11 @@ def implicit_name(expression: str) -> str | None:
     return None
 
 
+def leading_names(expression: str) -> set[str]:
+    """The first part of each column reference in the expression (geo in geo.city)."""
+    return {c.parts[0].name for c in _parse(expression).find_all(exp.Column)}
+
+
 def qualify(expression: str, qualifier: str | None, new_schema: TableSchema) -> str:
     """Prefix each column of the new table in the expression with `qualifier.`.
 
