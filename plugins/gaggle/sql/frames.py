@@ -29,6 +29,16 @@ from gaggle.sql.report import FlagReason
 def table_frames(ctx: RewriteContext, statement: exp.Expr) -> list[Frame]:
     """Rename the statement's old tables and return its frames (entry of this pass)."""
     _register_tables(ctx, statement)
+    # A column's own name (not `core.users_v1` in a column position: that names a table).
+    datasets = {old.dataset.lower() for old in ctx.engine.new_for}
+    ctx.column_name_starts |= {
+        column.this.meta["start"]
+        for column in statement.find_all(exp.Column)
+        if isinstance(column.this, exp.Identifier)
+        and "start" in column.this.meta
+        and not column.db
+        and column.table.lower() not in datasets
+    }
     return _frames(ctx, statement)
 
 
