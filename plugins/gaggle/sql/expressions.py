@@ -78,8 +78,9 @@ def _qualify(expression: str, qualifier: str, new_schema: TableSchema) -> str:
 
 
 def projection_text(expression: str, old_name: str) -> str:
-    """`expression AS old_name`, or the bare expression when its implicit name is old_name."""
+    """`expression AS old_name`, or the bare expression when its implicit name is old_name
+    as spelled (names match case-insensitively, but the output keeps the author's case)."""
     name = implicit_name(expression)
-    if name is not None and name.lower() == old_name.lower():
+    if name is not None and name == old_name:
         return expression
     return f"{expression} AS {quote_identifier(old_name)}"

@@ -54,6 +54,16 @@ def _register_tables(ctx: RewriteContext, statement: exp.Expr) -> None:
         if _templated_old_name(ctx, table, span):
             continue
         match = ctx.engine.tables.match_old(table)
+        lookalike = ctx.engine.tables.match_old_ignoring_case(table) if match is None else None
+        if lookalike is not None and len(table.parts) > 1:
+            ctx.flag_at(
+                span,
+                FlagReason.AMBIGUOUS_TABLE,
+                f"{'.'.join(p.name for p in table.parts)} differs from {lookalike} only in "
+                "case: BigQuery names are case-sensitive, so it is another table unless its "
+                "dataset is case-insensitive; check it",
+            )
+            continue
         if match is None:
             _flag_bare_old_name(ctx, statement, table, span)
             continue
