@@ -213,12 +213,22 @@ def shadow_qualifier(
 ) -> str | None:
     """The qualifier an unqualified reference needs when one of `names` is a column of the
     new table and also a range variable or CTE name in scope (`FROM users_v1 AS geo` and
-    geo.city: BigQuery would read the range variable), else None."""
+    geo.city: BigQuery would read the range variable) or, for a correlated reference, a
+    column an inner query's own source may hold, else None."""
     assert source.old is not None
     new_schema = ctx.engine.new_schema(source.old)
+    inner = []  # for a correlated reference: the sources of the queries inside the source's
+    current: Frame | None = frame
+    while current is not None and all(s is not source for s in current.sources.values()):
+        inner += current.sources.values()
+        current = current.parent
     if any(
         new_schema.find((name,)) is not None
-        and (frame.lookup_alias(name) is not None or name.lower() in ctx.alias_words)
+        and (
+            frame.lookup_alias(name) is not None
+            or name.lower() in ctx.alias_words
+            or any(s.columns is None or name.lower() in s.columns for s in inner)
+        )
         for name in names
     ):
         return source.alias if source.has_alias else ctx.engine.new_for[source.old].table
