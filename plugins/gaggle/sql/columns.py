@@ -197,15 +197,39 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
     )
     aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
     if bare and isinstance(parent, exp.Struct):
-        # A STRUCT field keeps its name explicitly unless the text is still the bare name.
+        # A STRUCT field keeps its name explicitly unless the text is still the bare name
+        # (or a type names the fields: BigQuery rejects AS in `STRUCT<a INT64>(x)`).
         name = ref.path[-1]
-        if expression not in (name, f"{qualifier}.{name}"):
+        typed = _typed_struct(ctx, parent, span[0])
+        if not typed and expression not in (name, f"{qualifier}.{name}"):
             expression = f"{expression} AS {quote_identifier(name)}"
+        elif typed and not atomic:
+            expression = f"({expression})"
     elif bare:
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
     ctx.edit(span, expression, "column")
+
+
+def _typed_struct(ctx: RewriteContext, struct: exp.Struct, offset: int) -> bool:
+    """Whether a STRUCT constructor is the typed form `STRUCT<...>(...)` (sqlglot parses it
+    like `CAST(STRUCT(...) AS STRUCT<...>)`): the token before its `(` is the closing `>`."""
+    cast = struct.parent
+    if not (isinstance(cast, exp.Cast) and cast.this is struct):
+        return False
+    position = ctx.token_at.get(offset, ctx.token_at.get(offset - 1))
+    depth = 0
+    while position:
+        position -= 1
+        kind = ctx.tokens[position].token_type
+        if kind == TokenType.R_PAREN:
+            depth += 1
+        elif kind == TokenType.L_PAREN:
+            if depth == 0:
+                return position > 0 and ctx.tokens[position - 1].text.endswith(">")
+            depth -= 1
+    return False
 
 
 def shadow_qualifier(
