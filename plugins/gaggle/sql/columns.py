@@ -3,6 +3,8 @@ table, qualified where the frame needs it; USING joins on a renamed column becom
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -91,6 +93,9 @@ def _resolve_unqualified(
         _flag_row_value(ctx, frame, names, idents)
         return None
     old = [s for s in owners if s.kind == "old"]
+    if not owners and current.parent is not None:
+        _flag_unknown_inner_source(ctx, current, names[0], unknown, idents)
+        return None
     if not old or name in using_names(frame):
         return None  # USING merges the column; a renamed one is flagged by _check_using
     position = ident_span(idents)
@@ -109,6 +114,32 @@ def _resolve_unqualified(
         )
         return None
     return Resolved(old[0], tuple(names), idents, False, node)
+
+
+def _flag_unknown_inner_source(
+    ctx: RewriteContext,
+    frame: Frame,
+    name: str,
+    unknown: list[Source],
+    idents: list[exp.Identifier],
+) -> None:
+    """`WHERE zip IN (SELECT zip FROM dims.zips WHERE country = 'US')`: country is zips'
+    own column if it has one, else the outer old table's; with no schema for zips gaggle
+    cannot tell, so a name an outer old table changes is flagged and left as written."""
+    outer = frame.parent
+    while outer is not None:
+        for source in outer.sources.values():
+            if source.kind == "old" and source.columns and name.lower() in source.columns:
+                if changed_by_old(ctx, source, name):
+                    others = ", ".join(s.alias for s in unknown)
+                    ctx.flag_at(
+                        ident_span(idents),
+                        FlagReason.UNKNOWN_SOURCE_SCHEMA,
+                        f"{name} may also come from {others}, whose schema gaggle lacks; "
+                        "qualify it",
+                    )
+                return
+        outer = outer.parent
 
 
 def _flag_row_value(
@@ -151,6 +182,9 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
     span = ident_span(ref.idents)
     assert span is not None
     rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
+    if rendered is not None and qualifier is None:
+        qualifier = shadow_qualifier(ctx, frame, source, expressions.leading_names(rendered[0]))
+        rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
     if rendered is None:
         if renamed:  # the column stays; only the table-name qualifier changes
             ctx.edit(ident_span(ref.idents[:1]), qualifier, "qualifier")
@@ -164,6 +198,15 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
     aliased = isinstance(parent, exp.Alias) and parent.parent is frame.select
     if bare and parent is frame.select and _grouped_by_name(frame.select, ref.path[-1]):
         expression = f"{expression} AS {quote_identifier(ref.path[-1])}"
+    elif bare and isinstance(parent, exp.Struct):
+        # A STRUCT field keeps its name explicitly unless the text is still the bare name
+        # (or a type names the fields: BigQuery rejects AS in `STRUCT<a INT64>(x)`).
+        name = ref.path[-1]
+        typed = _typed_struct(ctx, parent, span[0])
+        if not typed and expression not in (name, f"{qualifier}.{name}"):
+            expression = f"{expression} AS {quote_identifier(name)}"
+        elif typed and not atomic:
+            expression = f"({expression})"
     elif bare:
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
@@ -186,6 +229,53 @@ def _grouped_by_name(select: exp.Select, name: str) -> bool:
             ):
                 return True
     return False
+
+
+def _typed_struct(ctx: RewriteContext, struct: exp.Struct, offset: int) -> bool:
+    """Whether a STRUCT constructor is the typed form `STRUCT<...>(...)` (sqlglot parses it
+    like `CAST(STRUCT(...) AS STRUCT<...>)`): the token before its `(` is the closing `>`."""
+    cast = struct.parent
+    if not (isinstance(cast, exp.Cast) and cast.this is struct):
+        return False
+    position = ctx.token_at.get(offset, ctx.token_at.get(offset - 1))
+    depth = 0
+    while position:
+        position -= 1
+        kind = ctx.tokens[position].token_type
+        if kind == TokenType.R_PAREN:
+            depth += 1
+        elif kind == TokenType.L_PAREN:
+            if depth == 0:
+                return position > 0 and ctx.tokens[position - 1].text.endswith(">")
+            depth -= 1
+    return False
+
+
+def shadow_qualifier(
+    ctx: RewriteContext, frame: Frame, source: Source, names: Iterable[str]
+) -> str | None:
+    """The qualifier an unqualified reference needs when one of `names` is a column of the
+    new table and also a range variable or CTE name in scope (`FROM users_v1 AS geo` and
+    geo.city: BigQuery would read the range variable) or, for a correlated reference, a
+    column an inner query's own source may hold, else None."""
+    assert source.old is not None
+    new_schema = ctx.engine.new_schema(source.old)
+    inner = []  # for a correlated reference: the sources of the queries inside the source's
+    current: Frame | None = frame
+    while current is not None and all(s is not source for s in current.sources.values()):
+        inner += current.sources.values()
+        current = current.parent
+    if any(
+        new_schema.find((name,)) is not None
+        and (
+            frame.lookup_alias(name) is not None
+            or name.lower() in ctx.alias_words
+            or any(s.columns is None or name.lower() in s.columns for s in inner)
+        )
+        for name in names
+    ):
+        return source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+    return None
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:
@@ -290,12 +380,19 @@ def _non_old_side(frame: Frame, join: exp.Join, position: int) -> str:
 
 
 def renamed_by_old(ctx: RewriteContext, frame: Frame, name: str) -> bool:
-    for source in frame.sources.values():
-        if source.kind == "old" and source.columns and name.lower() in source.columns:
-            rule = ctx.engine.rules[source.old].get((name.lower(),))
-            if rule is None or (rule.expression or "").lower() != name.lower():
-                return True
-    return False
+    return any(
+        source.kind == "old"
+        and source.columns
+        and name.lower() in source.columns
+        and changed_by_old(ctx, source, name)
+        for source in frame.sources.values()
+    )
+
+
+def changed_by_old(ctx: RewriteContext, source: Source, name: str) -> bool:
+    """Whether the new table reads the old table's column `name` differently."""
+    rule = ctx.engine.rules[source.old].get((name.lower(),))
+    return rule is None or (rule.expression or "").lower() != name.lower()
 
 
 def _using_as_on(

@@ -43,6 +43,11 @@ def implicit_name(expression: str) -> str | None:
     return None
 
 
+def leading_names(expression: str) -> set[str]:
+    """The first part of each column reference in the expression (geo in geo.city)."""
+    return {c.parts[0].name for c in _parse(expression).find_all(exp.Column)}
+
+
 def qualify(expression: str, qualifier: str | None, new_schema: TableSchema) -> str:
     """Prefix each column of the new table in the expression with `qualifier.`.
 
@@ -73,8 +78,9 @@ def _qualify(expression: str, qualifier: str, new_schema: TableSchema) -> str:
 
 
 def projection_text(expression: str, old_name: str) -> str:
-    """`expression AS old_name`, or the bare expression when its implicit name is old_name."""
+    """`expression AS old_name`, or the bare expression when its implicit name is old_name
+    as spelled (names match case-insensitively, but the output keeps the author's case)."""
     name = implicit_name(expression)
-    if name is not None and name.lower() == old_name.lower():
+    if name is not None and name == old_name:
         return expression
     return f"{expression} AS {quote_identifier(old_name)}"

@@ -29,6 +29,16 @@ from gaggle.sql.report import FlagReason
 def table_frames(ctx: RewriteContext, statement: exp.Expr) -> list[Frame]:
     """Rename the statement's old tables and return its frames (entry of this pass)."""
     _register_tables(ctx, statement)
+    # A column's own name (not `core.users_v1` in a column position: that names a table).
+    datasets = {old.dataset.lower() for old in ctx.engine.new_for}
+    ctx.column_name_starts |= {
+        column.this.meta["start"]
+        for column in statement.find_all(exp.Column)
+        if isinstance(column.this, exp.Identifier)
+        and "start" in column.this.meta
+        and not column.db
+        and column.table.lower() not in datasets
+    }
     return _frames(ctx, statement)
 
 
@@ -44,6 +54,16 @@ def _register_tables(ctx: RewriteContext, statement: exp.Expr) -> None:
         if _templated_old_name(ctx, table, span):
             continue
         match = ctx.engine.tables.match_old(table)
+        lookalike = ctx.engine.tables.match_old_ignoring_case(table) if match is None else None
+        if lookalike is not None and len(table.parts) > 1:
+            ctx.flag_at(
+                span,
+                FlagReason.AMBIGUOUS_TABLE,
+                f"{'.'.join(p.name for p in table.parts)} differs from {lookalike} only in "
+                "case: BigQuery names are case-sensitive, so it is another table unless its "
+                "dataset is case-insensitive; check it",
+            )
+            continue
         if match is None:
             _flag_bare_old_name(ctx, statement, table, span)
             continue
@@ -142,12 +162,26 @@ def _frames(ctx: RewriteContext, statement: exp.Expr) -> list[Frame]:
         extra = _scope_frames(ctx, top)
         covered |= {id(frame.select) for frame in extra}
         frames += extra
+    for frame in frames:
+        frame.columns = _own_columns(ctx, frame)
     for merge in statement.find_all(exp.Merge):
         frames.append(_merge_frame(ctx, merge))
     for update in statement.find_all(exp.Update):
         if update.find_ancestor(exp.Merge) is None:
             frames.append(_update_frame(ctx, update))
     return frames
+
+
+def _own_columns(ctx: RewriteContext, frame: Frame) -> list[exp.Column]:
+    """sqlglot lists an inner query's unqualified names among the outer scope's columns too
+    (it cannot tell them from correlated ones); each is resolved by its own query's frame
+    alone, which falls back to the outer frames only when no inner name matches (an UNNEST
+    element or a subquery's column named like an old column wins)."""
+    return [
+        column
+        for column in frame.columns
+        if (owner := scope_owner(column)) is frame.select or id(owner) not in ctx.frames_by_select
+    ]
 
 
 def _scope_frames(ctx: RewriteContext, root: exp.Expr) -> list[Frame]:

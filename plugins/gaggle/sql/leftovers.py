@@ -26,8 +26,8 @@ def check_nothing_left(ctx: RewriteContext) -> None:
         last = token.text.lower().rsplit(".", 1)[-1]
         if last not in words or token.text.lower() in aliases:
             continue  # an alias or CTE spelled like the old table is not the old table
-        if _names_another_table(ctx, position):
-            continue
+        if _names_another_table(ctx, position) or token.start in ctx.column_name_starts:
+            continue  # a column named like the old table (an old table's row is flagged)
         start = token.start - (1 if token.token_type == TokenType.IDENTIFIER else 0)
         if any(a <= start < b or a <= token.start < b for a, b in covered):
             continue

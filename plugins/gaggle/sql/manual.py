@@ -26,8 +26,12 @@ def comment_manual_columns(ctx: RewriteContext) -> None:
                 f"{use.column} has no automatic mapping: {use.rule.note or 'see the guide'}",
             )
         )
-    migration = ctx.engine.migration
+    by_target: dict[int, list[ManualUse]] = {}
     for line, uses in by_line.items():
+        target = by_target.setdefault(_line_outside_tokens(ctx, line), [])
+        target += [u for u in uses if u.column not in [t.column for t in target]]
+    migration = ctx.engine.migration
+    for line, uses in by_target.items():
         text = ctx.index.line_text(line)
         indent = text[: len(text) - len(text.lstrip())]
         above = ctx.index.comment_block_above(line, "--")
@@ -43,3 +47,14 @@ def comment_manual_columns(ctx: RewriteContext) -> None:
         if new_lines:
             start = ctx.index.line_start(line)
             ctx.edits.append(Edit(start, start, "".join(new_lines), "manual-comment"))
+
+
+def _line_outside_tokens(ctx: RewriteContext, line: int) -> int:
+    """The line to put the comment above: where a token (a multi-line string literal)
+    spanning the start of `line` begins, since a comment inserted inside it would change
+    the string's value."""
+    start = ctx.index.line_start(line)
+    for token in ctx.tokens:
+        if token.start < start <= token.end:
+            return _line_outside_tokens(ctx, ctx.index.position(token.start)[0])
+    return line

@@ -127,7 +127,9 @@ def _expand_all(ctx: RewriteContext, frame: Frame, star: exp.Star) -> list[str] 
     USING joins, a renamed USING column, an UNNEST whose element type it cannot tell, an
     EXCEPT or REPLACE name of a source without schema): the caller flags it."""
     if len(frame.sources) == 1:
-        return [_expand(ctx, next(iter(frame.sources.values())), star, None)]
+        source = next(iter(frame.sources.values()))
+        new_names = [f.name for f in ctx.engine.new_schema(source.old).fields]
+        return [_expand(ctx, source, star, columns.shadow_qualifier(ctx, frame, source, new_names))]
     using = _using_keys(ctx, frame)
     if using is None:
         return None

@@ -78,6 +78,13 @@ class TableMatcher:
                 return TableMatch(None, tuple(found_short))
         return None
 
+    def match_old_ignoring_case(self, table: exp.Table) -> TableName | None:
+        """The old table a reference would name if names were case-insensitive (as in a
+        dataset created case-insensitive): a lookalike a human must confirm."""
+        name = ".".join(_parts(table)).lower()
+        found = [old for old in self.new_for if name in (str(old).lower(), old.short.lower())]
+        return found[0] if len(found) == 1 else None
+
     def catalog_name(self, table: exp.Table) -> TableName | None:
         """The catalog table a reference names (old, new or any other with a schema)."""
         parts = _parts(table)
@@ -134,9 +141,12 @@ def _parts(table: exp.Table) -> list[str]:
 
 
 def _key(name: str) -> str:
-    # Project and dataset names are case-sensitive in BigQuery, table names mostly
-    # not; matching case-insensitively errs towards finding a reference to flag.
-    return name.lower()
+    """BigQuery dataset and table names are case-sensitive (USERS_V1 is another table);
+    project ids are lower-case, so a project's spelling does not matter."""
+    parts = name.rsplit(".", 2)
+    if len(parts) == 3:
+        parts[0] = parts[0].lower()
+    return ".".join(parts)
 
 
 def _replace_last_part(original: str, old_table: str, new_table: str) -> str:

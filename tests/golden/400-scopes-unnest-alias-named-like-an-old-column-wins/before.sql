@@ -1,0 +1,5 @@
+-- users in a fixed list of countries; the UNNEST element is named like an old column
+SELECT user_id, email
+FROM `acme-prod.core.users_v1`
+WHERE EXISTS (SELECT 1 FROM UNNEST(['FR', 'DE']) AS country WHERE country = 'FR')
+  AND city IN (SELECT city FROM UNNEST(['Paris', 'Lyon']) AS city)
