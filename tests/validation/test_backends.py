@@ -388,3 +388,62 @@ def test_a_star_over_a_table_without_schema_is_not_checkable_rather_than_ok():
         "output schema not checkable: * over ops.user_flags, whose schema gaggle lacks, "
         "cannot be expanded into its columns"
     ]
+
+
+UNKNOWN_SIDE_TABLE = (
+    "SELECT s.user_id, s.email, s.signup_ms, f.flag\n"
+    "FROM `acme-prod.core.users_v1` AS s LEFT JOIN ops.user_flags AS f ON f.uid = s.user_id\n"
+    "WHERE s.country IN (SELECT country FROM ops.countries)"
+)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "edit", "problem"),
+    [
+        ("s.email_address AS email", "s.email_address", "renamed: email became email_address"),
+        ("s.email_address AS email", "s.email_address AS mail", "renamed: email became mail"),
+        (
+            "s.email_address AS email, UNIX_MILLIS(s.signup_at) AS signup_ms",
+            "UNIX_MILLIS(s.signup_at) AS signup_ms, s.email_address AS email",
+            "column 2 was email, is now signup_ms",
+        ),
+        ("s.signup_at) AS signup_ms", "s.signup_at) AS signup", "renamed: signup_ms became signup"),
+    ],
+)
+def test_a_table_without_schema_does_not_hide_an_output_name_change(
+    fragment: str, edit: str, problem: str
+):
+    """Output names and order come from the select list itself, whatever a side table
+    holds: a hand edit that renames an output column is a problem, not a warning."""
+    right = ENGINE.rewrite(UNKNOWN_SIDE_TABLE).text
+    verdict = judge(OFFLINE.analyze(UNKNOWN_SIDE_TABLE), OFFLINE.analyze(right), OLD)
+    assert verdict.ok, verdict.problems
+    assert verdict.warnings == ["the type of flag cannot be inferred offline"]
+    assert fragment in right
+    wrong = right.replace(fragment, edit)
+    verdict = judge(OFFLINE.analyze(UNKNOWN_SIDE_TABLE), OFFLINE.analyze(wrong), OLD)
+    assert not verdict.ok and any(problem in p for p in verdict.problems), verdict.problems
+
+
+def test_a_table_without_schema_does_not_hide_a_type_change_of_a_catalog_column():
+    right = ENGINE.rewrite(UNKNOWN_SIDE_TABLE).text
+    wrong = right.replace("UNIX_MILLIS(s.signup_at) AS signup_ms", "s.signup_at AS signup_ms")
+    verdict = judge(OFFLINE.analyze(UNKNOWN_SIDE_TABLE), OFFLINE.analyze(wrong), OLD)
+    assert verdict.problems == ["signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP"]
+
+
+def test_the_trial_hand_edit_behind_an_unknown_table_is_a_problem():
+    """The trial's case (D1): a person renamed the output; the IN-list reads a table
+    without schema. Both backends that judge output names say so."""
+    original = (
+        "SELECT user_id FROM `acme-prod.core.users_v1` "
+        "WHERE country IN (SELECT country FROM `acme-prod.dims.zips`)"
+    )
+    edited = original.replace("user_id", "uid").replace("users_v1", "users_v2")
+    edited = edited.replace("WHERE country", "WHERE geo.country_code")
+    equivalence = EquivalenceValidator(MIGRATION, OFFLINE)
+    for verdict in (
+        judge(OFFLINE.analyze(original), OFFLINE.analyze(edited), OLD),
+        equivalence.verdict(original, edited),
+    ):
+        assert verdict.problems[0].startswith("output columns differ (renamed: user_id became uid")

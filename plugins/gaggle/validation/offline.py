@@ -58,10 +58,15 @@ class OfflineValidator:
             try:
                 columns = self._columns(query, strict=not unknown)
             except (OptimizeError, SqlglotError) as err:
-                if unknown:  # a table without schema: its columns cannot be checked here
+                if not unknown:
+                    return Analysis(None, tables, unknown, None, _error(err, sql))
+                # A table without schema somewhere in the statement: the output is still
+                # known from an explicit select list (names, order, types of what reads
+                # only catalog tables); only a star over what cannot be expanded is not.
+                columns = self._declared_columns(query)
+                if columns is None:
                     why = f"it reads {', '.join(unknown)}, whose schema gaggle lacks ({err})"
                     return Analysis(None, tables, unknown, not_checkable=why)
-                return Analysis(None, tables, unknown, None, _error(err, sql))
             except Exception as err:  # sqlglot's own limits (AssertionError, ...)
                 why = f"sqlglot cannot qualify it ({type(err).__name__}: {err})"
                 return Analysis(None, tables, unknown, not_checkable=why)
@@ -95,6 +100,66 @@ class OfflineValidator:
         )
         annotated = annotate_types(qualified, schema=self.schema, dialect="bigquery")
         return tuple(_column(s.alias_or_name, s.type) for s in annotated.selects)
+
+    def _declared_columns(self, query: exp.Query) -> tuple[Column, ...] | None:
+        """The output columns an explicit select list declares, when the statement as a
+        whole cannot be qualified: each item's name (its alias, else BigQuery's implicit
+        alias: the last identifier of a path), in order, and its type when it reads only
+        catalog tables of its own FROM. None when the list holds a star."""
+        select = query
+        while isinstance(select, exp.SetOperation | exp.Subquery):
+            select = select.this  # a set operation's names are its first SELECT's
+        if not isinstance(select, exp.Select):
+            return None
+        typed = select is query
+        columns = []
+        for position, item in enumerate(select.expressions):
+            if item.is_star:
+                return None
+            name = item.output_name or f"_col_{position}"
+            kind = self._item_type(select, item, name) if typed else None
+            columns.append(kind if kind is not None else Column(name, "UNKNOWN"))
+        return tuple(columns)
+
+    def _item_type(self, select: exp.Select, item: exp.Expr, name: str) -> Column | None:
+        """One select item typed on its own, over only the sources of its FROM that it
+        reads: a column qualified by a source's alias reads that source; any other name
+        could come from every source, so all of them must be catalog tables."""
+        if item.find(exp.Query, exp.Subquery):
+            return None
+        sources: dict[str, exp.Table | None] = {}  # alias -> catalog table, None if not one
+        for source in filter(None, [select.args.get("from_"), *(select.args.get("joins") or [])]):
+            table = source.this
+            alias = table.alias_or_name.lower()
+            sources[alias] = table if self._in_catalog(table) else None
+        needed: dict[str, exp.Table | None] = {}
+        for column in item.find_all(exp.Column):
+            first = column.parts[0].name.lower() if len(column.parts) > 1 else None
+            if first in sources:
+                needed[first] = sources[first]
+            else:
+                needed.update(sources)
+        if any(table is None for table in needed.values()):
+            return None
+        single = exp.select(exp.alias_(item.unalias().copy(), name, quoted=True))
+        for position, table in enumerate(needed.values()):
+            single = (
+                single.from_(table.copy())
+                if position == 0
+                else single.join(table.copy(), join_type="CROSS")
+            )
+        try:
+            return self._columns(single, strict=True)[0]
+        except Exception:  # ambiguous or unknown: the type stays unknown, the name is kept
+            return None
+
+    def _in_catalog(self, table: exp.Expr) -> bool:
+        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+            return False  # a subquery, UNNEST or table function
+        parts = [p.name for p in table.parts]
+        full = ".".join(parts)
+        full = self.short.get(full.lower(), full) if len(parts) == 2 else full
+        return len(parts) > 1 and full.lower() in self.known
 
 
 def _query_of(statement: exp.Expr) -> exp.Query | None:
