@@ -447,3 +447,38 @@ def test_the_trial_hand_edit_behind_an_unknown_table_is_a_problem():
         equivalence.verdict(original, edited),
     ):
         assert verdict.problems[0].startswith("output columns differ (renamed: user_id became uid")
+
+
+PARAMETERS = (
+    "SELECT u.user_id, u.country, u.plan\nFROM `acme-prod.core.users_v1` AS u\n"
+    "WHERE u.created_date = @submission_date AND (u.plan != @plan OR u.is_active != @flag\n"
+    "  OR u.lifetime_orders >= @min_orders OR u.ltv_usd >= @floor OR u.last_login < @cutoff_ts)"
+)
+
+
+def test_equivalence_binds_query_parameters_the_same_on_both_sides():
+    """`@submission_date` and friends get one typed value each, bound on both sides, and
+    the synthetic rows draw a DATE parameter's day often: the statement is compared, not
+    skipped, and a wrong rewrite of it is caught."""
+    right = ENGINE.rewrite(PARAMETERS).text
+    assert "@submission_date" in right and "DATE(u.signup_at) = @submission_date" in right
+    verdict = check_equivalence(PARAMETERS, right, MIGRATION)
+    assert verdict.outcome == Outcome.EQUAL, verdict.detail
+    assert verdict.rows_compared >= 3
+    wrong = right.replace(
+        "DATE(u.signup_at) = @submission_date", "DATE(u.updated_at) = @submission_date"
+    )
+    verdict = check_equivalence(PARAMETERS, wrong, MIGRATION)
+    assert verdict.outcome == Outcome.DIFFERENT, verdict.detail
+    equivalence = EquivalenceValidator(MIGRATION, OFFLINE)
+    assert equivalence.verdict(PARAMETERS, right).ok
+    assert any(
+        "results differ in DuckDB" in p for p in equivalence.verdict(PARAMETERS, wrong).problems
+    )
+
+
+def test_positional_parameters_stay_not_checkable():
+    sql = "SELECT u.user_id FROM `acme-prod.core.users_v1` AS u WHERE u.plan = ?"
+    verdict = check_equivalence(sql, ENGINE.rewrite(sql).text, MIGRATION)
+    assert verdict.outcome == Outcome.NOT_CHECKABLE
+    assert "positional query parameters" in verdict.detail
