@@ -28,6 +28,7 @@ from gaggle.sql import SqlRewriter
 from gaggle.sql.script import mask_control_flow
 from gaggle.validation.analysis import Analysis, Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
+from gaggle.validation.scala import is_scala, scala_query_pairs
 
 
 def _ds_add(ds: str, days: int) -> str:
@@ -99,7 +100,9 @@ def validate_repo(
 ) -> list[StatementResult]:
     """Validate gaggle's own rewrite of a repo; pass `outcome` when it was just rewritten."""
     outcome = outcome or rewrite_repo(repo, migration, write=False)
-    changed = [f for f in outcome.files if f.result.changed and f.kind in ("sql", "dbt-model")]
+    changed = [
+        f for f in outcome.files if f.result.changed and f.kind in ("sql", "dbt-model", "scala")
+    ]
     return validate_edits(
         migration,
         {f.path: f.result.original for f in changed},
@@ -132,6 +135,11 @@ def validate_edits(
     pending: list[_Pending] = []
     for path in sorted(set(base_files) & set(edited_files)):
         before, after = base_files[path], edited_files[path]
+        if before != after and is_scala(path):  # Scio: the SQL in its query strings
+            problems: list[str] = []
+            for label, old, new in scala_query_pairs(before, after, migration, problems):
+                pending += _changed_statements(path, label, old, new, failures)
+            failures += [_compile_failure(path, problem) for problem in problems]
         if before == after or not path.lower().endswith(".sql"):
             continue
         kind = "dbt-model" if path in renderers else "sql"
@@ -314,7 +322,7 @@ def validate_against_base(
     base_files, edited_files = {}, {}
     for path in filter(None, changed.split("\0")):
         current = repo / path
-        if not path.lower().endswith(".sql") or not current.is_file():
+        if not (path.lower().endswith(".sql") or is_scala(path)) or not current.is_file():
             continue
         try:
             base_files[path] = _git(repo, "show", f"{base}:./{path}")
