@@ -482,3 +482,49 @@ def test_positional_parameters_stay_not_checkable():
     verdict = check_equivalence(sql, ENGINE.rewrite(sql).text, MIGRATION)
     assert verdict.outcome == Outcome.NOT_CHECKABLE
     assert "positional query parameters" in verdict.detail
+
+
+USERS_V1 = "`acme-prod.core.users_v1`"
+IMPLICIT_ALIAS_READS = [
+    f"SELECT city, COUNT(*) AS n FROM {USERS_V1} GROUP BY city",
+    f"SELECT city, COUNT(*) AS n FROM {USERS_V1} GROUP BY ROLLUP(city) HAVING city != 'x' "
+    "ORDER BY city",
+    f"SELECT user_id, city FROM {USERS_V1} "
+    "QUALIFY ROW_NUMBER() OVER (PARTITION BY city ORDER BY user_id) = 1",
+]
+
+
+@pytest.mark.parametrize("original", IMPLICIT_ALIAS_READS)
+def test_an_implicit_alias_of_a_path_is_seen_where_bigquery_sees_it(original: str):
+    """`geo.city` has BigQuery's implicit alias `city`, visible in GROUP BY (ROLLUP too),
+    HAVING, QUALIFY (its windows included) and ORDER BY: the rewrite that relies on it
+    compiles, and the offline validator says so instead of a false compile error."""
+    rewritten = ENGINE.rewrite(original).text
+    assert "SELECT geo.city" in rewritten or "user_id, geo.city" in rewritten
+    assert "(city)" in rewritten or "BY city" in rewritten  # the alias reference is kept
+    verdict = judge(OFFLINE.analyze(original), OFFLINE.analyze(rewritten), OLD)
+    assert verdict.ok, verdict.problems
+
+
+USERS_V2 = "`acme-prod.core.users_v2`"
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        f"SELECT geo.city, COUNT(*) AS n FROM {USERS_V2} WHERE city != 'x' GROUP BY city",
+        f"SELECT geo.city, ROW_NUMBER() OVER (PARTITION BY city ORDER BY user_id) AS rn "
+        f"FROM {USERS_V2}",
+        f"SELECT geo.city AS city, COUNT(*) AS n FROM {USERS_V2} GROUP BY LOWER(city)",
+    ],
+)
+def test_an_alias_where_bigquery_does_not_see_it_does_not_compile(edited: str):
+    """WHERE, the SELECT list itself (window specs included) and expressions inside GROUP
+    BY see only the FROM clause's columns in BigQuery: a name that is only a SELECT-list
+    alias there is a compile error, even though sqlglot would expand it."""
+    analysis = OFFLINE.analyze(edited)
+    assert analysis.error is not None, analysis
+    assert analysis.error.message == (
+        "Column 'city' could not be resolved (BigQuery sees a SELECT-list alias only in "
+        "GROUP BY, HAVING, QUALIFY and ORDER BY)"
+    )

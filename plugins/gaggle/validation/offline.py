@@ -92,14 +92,37 @@ class OfflineValidator:
 
     def _columns(self, query: exp.Query, strict: bool) -> tuple[Column, ...]:
         qualified = qualify(
-            query.copy(),
+            _with_implicit_aliases(query.copy()),
             schema=self.schema,
             dialect="bigquery",
             validate_qualify_columns=strict,
             quote_identifiers=False,
         )
+        if strict and _may_reference_aliases(query):
+            self._check_alias_visibility(query)
         annotated = annotate_types(qualified, schema=self.schema, dialect="bigquery")
         return tuple(_column(s.alias_or_name, s.type) for s in annotated.selects)
+
+    def _check_alias_visibility(self, query: exp.Query) -> None:
+        """BigQuery sees SELECT-list aliases only in GROUP BY (as a whole grouping item),
+        HAVING, QUALIFY and ORDER BY; sqlglot also expands them in WHERE, in the SELECT
+        list and inside GROUP BY expressions. Without those clauses and without alias
+        expansion, every other name must resolve to a column of the FROM clause."""
+        try:
+            qualify(
+                _without_alias_clauses(query.copy()),
+                schema=self.schema,
+                dialect="bigquery",
+                expand_alias_refs=False,
+                validate_qualify_columns=True,
+                quote_identifiers=False,
+            )
+        except OptimizeError as err:
+            where = _POSITION.search(str(err))
+            raise OptimizeError(
+                f"{_POSITION.sub('', str(err)).strip(' .')} (BigQuery sees a SELECT-list alias "
+                f"only in GROUP BY, HAVING, QUALIFY and ORDER BY){'. ' + where.group(0) if where else ''}"
+            ) from err
 
     def _declared_columns(self, query: exp.Query) -> tuple[Column, ...] | None:
         """The output columns an explicit select list declares, when the statement as a
@@ -160,6 +183,54 @@ class OfflineValidator:
         full = ".".join(parts)
         full = self.short.get(full.lower(), full) if len(parts) == 2 else full
         return len(parts) > 1 and full.lower() in self.known
+
+
+def _is_path(item: exp.Expr) -> bool:
+    return (isinstance(item, exp.Column) and len(item.parts) > 1) or isinstance(item, exp.Dot)
+
+
+def _with_implicit_aliases(query: exp.Query) -> exp.Query:
+    """Each unaliased path in a SELECT list gets BigQuery's implicit alias spelled out
+    (`geo.country` is `geo.country AS country`), so that GROUP BY, HAVING, QUALIFY and
+    ORDER BY resolve it as BigQuery does."""
+    for select in list(query.find_all(exp.Select)):
+        for item in list(select.expressions):
+            if _is_path(item) and not item.is_star and item.output_name:
+                item.replace(exp.alias_(item.copy(), item.output_name, quoted=True))
+    return query
+
+
+def _may_reference_aliases(query: exp.Query) -> bool:
+    """Whether a bare name of the query is also a SELECT-list alias that is not simply
+    the column itself: only then can an alias be referenced where BigQuery hides it."""
+    aliases = set()
+    for select in query.find_all(exp.Select):
+        for item in select.expressions:
+            if isinstance(item, exp.Alias) or _is_path(item):
+                aliases.add(item.output_name.lower())
+    bare = {c.name.lower() for c in query.find_all(exp.Column) if not c.table}
+    return bool(aliases & bare)
+
+
+_GROUPING = (exp.Group, exp.Rollup, exp.Cube, exp.GroupingSets, exp.Tuple)
+
+
+def _without_alias_clauses(query: exp.Query) -> exp.Query:
+    """The query without the clauses that see SELECT-list aliases (HAVING, QUALIFY,
+    ORDER BY) and without the grouping items that are a bare name (an alias or a column,
+    both fine): what is left must resolve against the FROM clause alone."""
+    for node in list(query.find_all(exp.Query)):
+        for clause in ("having", "qualify", "order"):
+            node.set(clause, None)
+        group = node.args.get("group")
+        if group is None:
+            continue
+        for column in list(group.find_all(exp.Column)):
+            if not column.table and isinstance(column.parent, _GROUPING):
+                column.pop()
+        if group.find(exp.Column) is None:  # only ordinals and bare names: nothing to check
+            node.set("group", None)
+    return query
 
 
 def _query_of(statement: exp.Expr) -> exp.Query | None:
