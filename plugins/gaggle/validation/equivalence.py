@@ -23,6 +23,7 @@ from gaggle import duck
 from gaggle.compat import compat_view_sql
 from gaggle.schema import Field, TableSchema
 from gaggle.spec import Migration
+from gaggle.validation.offline import spell_implicit_aliases
 from gaggle.validation.parameters import PLACEHOLDER_VALUES, ParameterType, parameter_types
 from gaggle.validation.synthetic import duckdb_literal, generate_rows
 
@@ -164,7 +165,9 @@ def _single_query(sql: str, bindings: dict[str, exp.Expr] | None = None) -> str:
         raise _NotCheckable(f"does not parse: {err}") from err
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise _NotCheckable("only a single query can be compared (not scripts or DML)")
-    query = statements[0]
+    # BigQuery's implicit alias of a path (`geo.city` is `city` in GROUP BY, QUALIFY, ...)
+    # spelled out: DuckDB names such a column but does not resolve it as an alias.
+    query = spell_implicit_aliases(statements[0])
     if query.find(exp.Placeholder):
         raise _NotCheckable("uses positional query parameters (?)")
     for parameter in list(query.find_all(exp.Parameter)):

@@ -92,7 +92,7 @@ class OfflineValidator:
 
     def _columns(self, query: exp.Query, strict: bool) -> tuple[Column, ...]:
         qualified = qualify(
-            _with_implicit_aliases(query.copy()),
+            spell_implicit_aliases(query.copy()),
             schema=self.schema,
             dialect="bigquery",
             validate_qualify_columns=strict,
@@ -189,7 +189,7 @@ def _is_path(item: exp.Expr) -> bool:
     return (isinstance(item, exp.Column) and len(item.parts) > 1) or isinstance(item, exp.Dot)
 
 
-def _with_implicit_aliases(query: exp.Query) -> exp.Query:
+def spell_implicit_aliases(query: exp.Query) -> exp.Query:
     """Each unaliased path in a SELECT list gets BigQuery's implicit alias spelled out
     (`geo.country` is `geo.country AS country`), so that GROUP BY, HAVING, QUALIFY and
     ORDER BY resolve it as BigQuery does."""
