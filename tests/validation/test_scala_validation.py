@@ -89,3 +89,24 @@ def test_query_strings_an_edit_adds_or_removes_are_reported_not_guessed():
     (result,) = validate_edits(MIGRATION, {PATH: JOB}, {PATH: extra}, OFFLINE)
     assert not result.verdict.ok
     assert "the queries cannot be paired" in result.verdict.problems[0]
+
+
+def test_validate_base_checks_a_persons_edit_of_a_scio_query(tmp_path: Path):
+    import subprocess
+
+    from gaggle.validation.repo import validate_against_base
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@e.com", *args],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    rewritten = _rewritten(tmp_path)
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "before the migration")
+    (tmp_path / PATH).write_text(rewritten.replace("u.email_address AS email", "u.email_address"))
+    (result,) = validate_against_base(tmp_path, "main", MIGRATION, OFFLINE)
+    assert (result.path, result.line) == (PATH, 7)
+    assert "renamed: email became email_address" in result.verdict.problems[0]
