@@ -531,3 +531,19 @@ def test_an_alias_where_bigquery_does_not_see_it_does_not_compile(edited: str):
         "Column 'city' could not be resolved (BigQuery sees a SELECT-list alias only in "
         "GROUP BY, HAVING, QUALIFY and ORDER BY)"
     )
+
+
+def test_a_star_over_catalog_tables_is_expanded_when_the_unknown_table_only_filters():
+    """The table without schema sits in a WHERE subquery: the star reads only catalog
+    tables, so it is expanded and a bare table swap under it is caught, as with no
+    unknown table at all."""
+    original = (
+        "SELECT * EXCEPT (age_bucket, marketing_opt_in)\nFROM `acme-prod.core.users_v1` AS s\n"
+        "WHERE s.user_id IN (SELECT uid FROM ops.blocked_users)"
+    )
+    right = ENGINE.rewrite(original).text
+    verdict = judge(OFFLINE.analyze(original), OFFLINE.analyze(right), OLD)
+    assert verdict.ok and not verdict.warnings, (verdict.problems, verdict.warnings)
+    swapped = original.replace("users_v1", "users_v2")
+    verdict = judge(OFFLINE.analyze(original), OFFLINE.analyze(swapped), OLD)
+    assert not verdict.ok and "the rewrite drops email, full_name" in verdict.problems[0]

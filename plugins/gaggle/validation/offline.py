@@ -128,13 +128,18 @@ class OfflineValidator:
         """The output columns an explicit select list declares, when the statement as a
         whole cannot be qualified: each item's name (its alias, else BigQuery's implicit
         alias: the last identifier of a path), in order, and its type when it reads only
-        catalog tables of its own FROM. None when the list holds a star."""
+        catalog tables of its own FROM. When its FROM reads only catalog tables (the table
+        without schema is in WHERE, say), all of it is exact, stars expanded. None when
+        the list holds a star that cannot be expanded."""
         select = query
         while isinstance(select, exp.SetOperation | exp.Subquery):
             select = select.this  # a set operation's names are its first SELECT's
         if not isinstance(select, exp.Select):
             return None
         typed = select is query
+        outer = self._outer_columns(select) if typed else None
+        if outer is not None:
+            return outer
         columns = []
         for position, item in enumerate(select.expressions):
             if item.is_star:
@@ -143,6 +148,21 @@ class OfflineValidator:
             kind = self._item_type(select, item, name) if typed else None
             columns.append(kind if kind is not None else Column(name, "UNKNOWN"))
         return tuple(columns)
+
+    def _outer_columns(self, select: exp.Select) -> tuple[Column, ...] | None:
+        """The output of the SELECT list over its FROM alone: the clauses that only filter,
+        group or order rows (where a table without schema often hides, in a subquery)
+        are dropped, join conditions too; None when that still cannot be qualified."""
+        reduced = select.copy()
+        for clause in ("where", "group", "having", "qualify", "order", "limit", "offset"):
+            reduced.set(clause, None)
+        for join in reduced.args.get("joins") or []:
+            if join.args.get("on") is not None:
+                join.set("on", exp.true())
+        try:
+            return self._columns(reduced, strict=True)
+        except Exception:  # a table without schema in FROM, or a subquery in the list
+            return None
 
     def _item_type(self, select: exp.Select, item: exp.Expr, name: str) -> Column | None:
         """One select item typed on its own, over only the sources of its FROM that it
