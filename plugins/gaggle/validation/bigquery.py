@@ -10,18 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
-from decimal import Decimal
 
-import sqlglot
 from google.api_core import exceptions as google_errors
 from google.cloud import bigquery
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
 
 from gaggle.schema import STANDARD_TYPES
 from gaggle.validation.analysis import Analysis, Column, QueryError
+from gaggle.validation.parameters import PLACEHOLDER_VALUES, parameter_types
 
 _POSITION = re.compile(r"\[(\d+):(\d+)\]\s*$")
 DEFAULT_CONCURRENCY = 8
@@ -77,65 +72,13 @@ class BigQueryValidator:
             return list(pool.map(self.analyze, queries))
 
 
-_PLACEHOLDER_VALUES = {
-    "DATE": date(2024, 1, 1),
-    "TIMESTAMP": datetime(2024, 1, 1, tzinfo=UTC),
-    "DATETIME": datetime(2024, 1, 1),
-    "INT64": 0,
-    "FLOAT64": 0.0,
-    "NUMERIC": Decimal(0),
-    "BOOL": False,
-    "STRING": "",
-}
-
-
 def query_parameters(sql: str) -> list[bigquery.ScalarQueryParameter]:
-    """A typed placeholder for each `@name` parameter, since a dry run needs them declared.
-
-    The type comes from what the parameter is compared with or passed to where sqlglot
-    can tell (`DATE(x) = @run_date` makes it a DATE), else from its name (`*_date`,
-    `*_at`/`*_ts`, `min_*`/`max_*`/`n_*`), else STRING.
-    """
-    try:
-        statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
-    except SqlglotError:
-        return []
-    found: dict[str, str] = {}
-    for statement in statements:
-        annotated = annotate_types(statement, dialect="bigquery")
-        for parameter in annotated.find_all(exp.Parameter):
-            name = parameter.name
-            if name and name not in found:
-                found[name] = _parameter_type(parameter)
+    """A typed placeholder for each `@name` parameter, since a dry run needs them declared
+    (types inferred as in `gaggle.validation.parameters`)."""
     return [
-        bigquery.ScalarQueryParameter(name, kind, _PLACEHOLDER_VALUES[kind])
-        for name, kind in sorted(found.items())
+        bigquery.ScalarQueryParameter(name, found.kind, PLACEHOLDER_VALUES[found.kind])
+        for name, found in parameter_types(sql).items()
     ]
-
-
-def _parameter_type(parameter: exp.Parameter) -> str:
-    parent = parameter.parent
-    if isinstance(parent, exp.Binary):
-        other = parent.expression if parent.this is parameter else parent.this
-        kind = _standard(other.type)
-        if kind:
-            return kind
-    name = parameter.name.lower()
-    if name.endswith("date") or name.endswith("_day"):
-        return "DATE"
-    if name.endswith(("_at", "_ts", "timestamp")):
-        return "TIMESTAMP"
-    if name.startswith(("min_", "max_", "n_", "num_", "limit")) or name.endswith("_count"):
-        return "INT64"
-    return "STRING"
-
-
-def _standard(data_type: exp.DataType | None) -> str | None:
-    if data_type is None:
-        return None
-    text = data_type.sql("bigquery").upper()
-    kind = STANDARD_TYPES.get(text)
-    return kind if kind in _PLACEHOLDER_VALUES else None
 
 
 def _column(field: bigquery.SchemaField) -> Column:

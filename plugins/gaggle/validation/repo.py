@@ -31,6 +31,7 @@ from gaggle.sql.branches import branch_templates
 from gaggle.sql.script import mask_control_flow
 from gaggle.validation.analysis import Analysis, Validator, Verdict, judge
 from gaggle.validation.equivalence import Outcome, check_equivalence
+from gaggle.validation.scala import is_scala, scala_query_pairs
 
 
 def _ds_add(ds: str, days: int) -> str:
@@ -111,8 +112,11 @@ def validate_repo(
     checked = [
         f
         for f in outcome.files
-        if f.kind in ("sql", "dbt-model")
-        and (f.result.changed or (f.kind == "dbt-model" and dbt_changed))
+        if (
+            f.kind in ("sql", "dbt-model")
+            and (f.result.changed or (f.kind == "dbt-model" and dbt_changed))
+        )
+        or (f.kind == "scala" and f.result.changed)
     ]
     return validate_edits(
         migration,
@@ -151,6 +155,14 @@ def validate_edits(
     pending: list[_Pending] = []
     for path in sorted(set(base_files) & set(edited_files)):
         before, after = base_files[path], edited_files[path]
+        if before != after and is_scala(path):  # Scio: the SQL in its query strings
+            problems: list[str] = []
+            try:
+                for label, old, new in scala_query_pairs(before, after, migration, problems):
+                    pending += _changed_statements(path, label, old, new, failures)
+            except Exception as err:  # one file's surprise is its own failure
+                problems.append(f"could not be validated ({type(err).__name__}: {err})")
+            failures += [_compile_failure(path, problem) for problem in problems]
         if not path.lower().endswith(".sql"):
             continue
         if before == after and (outcome is None or path not in renderers):
@@ -441,7 +453,7 @@ def validate_against_base(
     base_files, edited_files = {}, {}
     for path in filter(None, changed.split("\0")):
         current = repo / path
-        if not path.lower().endswith(".sql") or not current.is_file():
+        if not (path.lower().endswith(".sql") or is_scala(path)) or not current.is_file():
             continue
         try:
             base_files[path] = _git(repo, "show", f"{base}:./{path}")

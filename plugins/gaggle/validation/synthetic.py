@@ -8,6 +8,7 @@ expressions test for, so both branches of a CASE or comparison are exercised.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -22,33 +23,45 @@ _EPOCH = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
 
 def generate_rows(
-    schema: TableSchema, count: int = 48, seed: int = 0, literals: tuple[str, ...] = ()
+    schema: TableSchema,
+    count: int = 48,
+    seed: int = 0,
+    literals: tuple[str, ...] = (),
+    values: Mapping[str, tuple] | None = None,
 ) -> list[dict]:
     """`count` rows as Python values; every nullable column is NULL in at least one row.
 
     String literals of the queries under test are drawn often, so that their filters
-    (`status = 'ACTIVE'`) select rows instead of none.
+    (`status = 'ACTIVE'`) select rows instead of none; so are `values` by BigQuery type
+    (the values bound to query parameters: `submission_date = @submission_date`).
     """
     rng = random.Random(f"{schema.table}:{seed}")
     rows = []
     for index in range(count):
-        rows.append({f.name: _value(f, rng, index, literals, top=True) for f in schema.fields})
+        rows.append(
+            {f.name: _value(f, rng, index, literals, values, top=True) for f in schema.fields}
+        )
     return rows
 
 
-def _value(field: Field, rng: random.Random, index: int, literals=(), top: bool = False):
+def _value(
+    field: Field, rng: random.Random, index: int, literals=(), values=None, top: bool = False
+):
     if field.is_repeated:
         length = rng.choice([0, 1, 2, 3])
-        return [_scalar(field, rng, index * 7 + n + 1, literals) for n in range(length)]
+        return [_scalar(field, rng, index * 7 + n + 1, literals, values) for n in range(length)]
     if field.mode != "REQUIRED" and ((top and index == 1) or rng.random() < 0.12):
         return None
-    return _scalar(field, rng, index, literals)
+    return _scalar(field, rng, index, literals, values)
 
 
-def _scalar(field: Field, rng: random.Random, index: int, literals=()):
+def _scalar(field: Field, rng: random.Random, index: int, literals=(), values=None):
     if field.is_struct:
-        return {child.name: _value(child, rng, index, literals) for child in field.fields}
+        return {child.name: _value(child, rng, index, literals, values) for child in field.fields}
     kind = field.type
+    pool = (values or {}).get(kind)
+    if pool and rng.random() < 0.4:  # no draw at all without a pool: other rows stay the same
+        return rng.choice(pool)
     if field.name == "_TABLE_SUFFIX":
         return (date(2024, 1, 1) + timedelta(days=rng.randint(-20, 60))).strftime("%Y%m%d")
     if kind == "STRING":
