@@ -125,16 +125,7 @@ class Steps:
             snapshot, base_sha = self._kept_snapshot(repo)
             if snapshot is None:
                 base_branch, base_sha = self.forge.default_branch(repo)
-                files = read_repo_files(self.forge, repo, base_sha)
-                snapshot = {
-                    "base_branch": base_branch,
-                    "files": files,
-                    "unreadable": unreadable_candidates(files),
-                    **self.forge.tree_info(repo, base_sha),
-                }
-                self.ledger.put_work(
-                    self.migration.id, repo, "snapshot", base_sha, json.dumps(snapshot).encode()
-                )
+                snapshot = self._read_snapshot(repo, base_branch, base_sha)
             files = snapshot["files"]
             unreadable = snapshot.get("unreadable", {})
             mentions = mentioning_files(files, self.migration)
@@ -348,9 +339,14 @@ class Steps:
             return json.loads(kept)
         # Gone (the default branch moved and a re-run replaced it): read that commit again.
         branch, _ = self.forge.default_branch(repo)
+        return self._read_snapshot(repo, branch, base_sha)
+
+    def _read_snapshot(self, repo: str, base_branch: str, base_sha: str) -> dict:
+        """The repo's files at base_sha read from the forge (paths checked, unreadable
+        candidates listed), kept in the work store for the later steps."""
         files = read_repo_files(self.forge, repo, base_sha)
         snapshot = {
-            "base_branch": branch,
+            "base_branch": base_branch,
             "files": files,
             "unreadable": unreadable_candidates(files),
             **self.forge.tree_info(repo, base_sha),
