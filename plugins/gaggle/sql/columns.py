@@ -156,6 +156,11 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
             ctx.edit(ident_span(ref.idents[:1]), qualifier, "qualifier")
         return
     expression, atomic = rendered
+    if qualifier is None and _captured_inside(frame, ref, expression):
+        qualifier = source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+        rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
+        assert rendered is not None
+        expression, atomic = rendered
     parent = ref.node.parent
     # A bare projection, or a bare STRUCT(...) argument, is named by what it reads.
     bare = (parent is frame.select or isinstance(parent, exp.Struct)) and (
@@ -185,6 +190,20 @@ def _grouped_by_name(select: exp.Select, name: str) -> bool:
                 and column.find_ancestor(exp.Select) is select
             ):
                 return True
+    return False
+
+
+def _captured_inside(frame: Frame, ref: Resolved, expression: str) -> bool:
+    """A correlated reference rewritten to names an inner query also has: `is_active` read
+    from the outer users inside a subquery over orders becomes `status = 'ACTIVE'`, and
+    orders has its own status. Then the outer source's qualifier is written."""
+    names = expressions.names_read(expression)
+    current: Frame | None = frame
+    while current is not None and not any(s is ref.source for s in current.sources.values()):
+        for alias, source in current.sources.items():
+            if alias in names or source.columns is None or names & source.columns:
+                return True
+        current = current.parent
     return False
 
 

@@ -72,6 +72,17 @@ def _qualify(expression: str, qualifier: str, new_schema: TableSchema) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
+def names_read(expression: str) -> frozenset[str]:
+    """The lower-cased first names of the columns the expression reads, its own aliases
+    (`v` of `UNNEST(visits) AS v`) left out."""
+    tree = _parse(expression)
+    local = {a.name.lower() for a in tree.find_all(exp.TableAlias) if a.name}
+    local |= {c.name.lower() for a in tree.find_all(exp.TableAlias) for c in a.columns if c.name}
+    names = {column.parts[0].name.lower() for column in tree.find_all(exp.Column)}
+    return frozenset(names - local)
+
+
 def projection_text(expression: str, old_name: str) -> str:
     """`expression AS old_name`, or the bare expression when its implicit name is old_name."""
     name = implicit_name(expression)

@@ -225,7 +225,10 @@ def _written_columns(scope: Scope) -> list[exp.Column]:
     sqlglot leaves out (it cannot tell a SELECT-list alias from a source column there);
     the columns pass decides, aliases winning except inside an aggregate."""
     select = scope.expression
-    columns = list(scope.columns)
+    # sqlglot counts a subquery's unqualified names as possibly correlated and lists them
+    # here too; they belong to the subquery's frame, which looks outward only for names
+    # its own sources lack (`WHERE country = 'DE'` inside EXISTS over orders is orders').
+    columns = [c for c in scope.columns if scope_owner(c) is select]
     seen = {id(c) for c in columns}
     for key in ("having", "qualify", "order"):
         clause = select.args.get(key)
