@@ -156,7 +156,9 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
             ctx.edit(ident_span(ref.idents[:1]), qualifier, "qualifier")
         return
     expression, atomic = rendered
-    if qualifier is None and _captured_inside(frame, ref, expression):
+    if qualifier is None and (
+        _captured_inside(frame, ref, expression) or _shadowed_by_alias(frame, ref, expression)
+    ):
         qualifier = source.alias if source.has_alias else ctx.engine.new_for[source.old].table
         rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
         assert rendered is not None
@@ -205,6 +207,21 @@ def _captured_inside(frame: Frame, ref: Resolved, expression: str) -> bool:
                 return True
         current = current.parent
     return False
+
+
+def _shadowed_by_alias(frame: Frame, ref: Resolved, expression: str) -> bool:
+    """`SELECT plan AS status ... ORDER BY is_active`: in GROUP BY, HAVING, QUALIFY and
+    ORDER BY the new `status = 'ACTIVE'` would read the output alias, so it is qualified."""
+    select = frame.select
+    if select is None:
+        return False
+    node: exp.Expr = ref.node
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    if node.parent is not select or node.arg_key not in CLAUSES_SEEING_ALIASES:
+        return False
+    outputs = {p.alias_or_name.lower() for p in select.expressions}
+    return bool(expressions.names_read(expression) & outputs)
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:
