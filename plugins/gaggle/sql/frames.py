@@ -58,6 +58,17 @@ def _register_tables(ctx: RewriteContext, statement: exp.Expr) -> None:
                 f"writes to the deprecated {match.old}; producers are out of scope",
             )
             continue
+        if table.args.get("pivots"):
+            # The columns a PIVOT groups by, and the names UNPIVOT turns into values, are
+            # the table's own: no in-place edit keeps them.
+            ctx.flag_at(
+                span,
+                FlagReason.UNRESOLVED_REFERENCE,
+                f"PIVOT/UNPIVOT directly on {match.old} groups by or turns into values the "
+                "table's own column names; pivot a subquery that lists the old columns "
+                "under their old names by hand",
+            )
+            continue
         original = ctx.text[span[0] : span[1]]
         replacement = ctx.engine.tables.replacement_text(original, table, match.old)
         ctx.edit(span, replacement, "table")
