@@ -196,9 +196,10 @@ def _grouped_by_name(select: exp.Select, name: str) -> bool:
 
 
 def _captured_inside(frame: Frame, ref: Resolved, expression: str) -> bool:
-    """A correlated reference rewritten to names an inner query also has: `is_active` read
-    from the outer users inside a subquery over orders becomes `status = 'ACTIVE'`, and
-    orders has its own status. Then the outer source's qualifier is written."""
+    """A rewrite whose new names something nearer already means: a correlated `is_active`
+    inside a subquery over orders becomes `status = 'ACTIVE'` and orders has its own
+    status; `geo.country_code` under a table alias `geo`. Then the source's qualifier
+    is written."""
     names = expressions.names_read(expression)
     current: Frame | None = frame
     while current is not None and not any(s is ref.source for s in current.sources.values()):
@@ -206,7 +207,8 @@ def _captured_inside(frame: Frame, ref: Resolved, expression: str) -> bool:
             if alias in names or source.columns is None or names & source.columns:
                 return True
         current = current.parent
-    return False
+    # `FROM users_v1 AS geo`: the new `geo.country_code` would read the alias, not the column.
+    return current is not None and bool(names & set(current.sources))
 
 
 def _shadowed_by_alias(frame: Frame, ref: Resolved, expression: str) -> bool:
