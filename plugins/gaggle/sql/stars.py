@@ -67,6 +67,22 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
         ctx.edit((start, end), ", ".join(pieces), "star")
 
 
+def _alias_if_shadowing(ctx: RewriteContext, frame: Frame, source: Source) -> str | None:
+    """The qualifier of an unqualified star's expansion: the source's alias (or new table
+    name) next to other sources, or under an alias an unqualified `geo.country_code`
+    would read (`FROM users_v1 AS geo`); None (unqualified) otherwise."""
+    if source.kind != "old":
+        return None
+    if len(frame.sources) > 1:
+        return source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+    if not source.has_alias:
+        return None
+    new_schema = ctx.engine.new_schema(source.old)
+    if any(new_schema.find((alias,)) is not None for alias in frame.sources):
+        return source.alias
+    return None
+
+
 def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star: exp.Star) -> bool:
     """`s.device.*` or `device.*` over an old table: each old field, by name and in order,
     rebuilt from the mapping (the STRUCT may be renamed, its fields too). True when the
@@ -86,8 +102,7 @@ def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star
         if len(owners) != 1:
             return False
         source, path = owners[0], tuple(names)
-        if len(frame.sources) > 1 and source.kind == "old":
-            qualifier = source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+        qualifier = _alias_if_shadowing(ctx, frame, source)
     else:
         return False
     if source.kind != "old":
@@ -127,7 +142,8 @@ def _expand_all(ctx: RewriteContext, frame: Frame, star: exp.Star) -> list[str] 
     USING joins, a renamed USING column, an UNNEST whose element type it cannot tell, an
     EXCEPT or REPLACE name of a source without schema): the caller flags it."""
     if len(frame.sources) == 1:
-        return [_expand(ctx, next(iter(frame.sources.values())), star, None)]
+        source = next(iter(frame.sources.values()))
+        return [_expand(ctx, source, star, _alias_if_shadowing(ctx, frame, source))]
     using = _using_keys(ctx, frame)
     if using is None:
         return None
