@@ -300,6 +300,7 @@ def _merge_frame(ctx: RewriteContext, merge: exp.Merge) -> Frame:
         else:
             continue
         sources[side.alias_or_name.lower()] = source
+    _flag_insert_row(ctx, merge, sources)
     columns: list[exp.Column] = []
     for part in (merge.args.get("on"), *_merge_values(merge)):
         if part is not None:
@@ -316,6 +317,26 @@ def _merge_values(merge: exp.Merge) -> list[exp.Expr]:
         then = when.args.get("then")
         if isinstance(then, exp.Update):
             parts.extend(eq.expression for eq in then.expressions if isinstance(eq, exp.EQ))
-        elif isinstance(then, exp.Insert):
+        elif isinstance(then, exp.Insert) and isinstance(then.expression, exp.Expr):
             parts.append(then.expression)
     return [p for p in parts if p is not None]
+
+
+def _flag_insert_row(ctx: RewriteContext, merge: exp.Merge, sources: dict[str, Source]) -> None:
+    """`WHEN NOT MATCHED THEN INSERT ROW` inserts the source's whole row by position: over
+    an old table its columns, order and types all change."""
+    using = merge.args.get("using")
+    source = sources.get(using.alias_or_name.lower()) if using is not None else None
+    if source is None or source.kind != "old" or not isinstance(using, exp.Table):
+        return
+    whens = merge.args.get("whens")
+    for when in whens.expressions if whens else []:
+        then = when.args.get("then")
+        if isinstance(then, exp.Insert) and isinstance(then.this, exp.Var):
+            ctx.flag_at(
+                ident_span(using.parts),
+                FlagReason.UNRESOLVED_REFERENCE,
+                f"INSERT ROW inserts the whole row of {source.old} by position; its columns "
+                "change with the new table: list them (INSERT (...) VALUES (...)) by hand",
+            )
+            return
