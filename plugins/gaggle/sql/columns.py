@@ -89,8 +89,11 @@ def _resolve_unqualified(
         current = current.parent
     else:
         _flag_row_value(ctx, frame, names, idents)
+        _guard_new_column(ctx, frame, None, None, names[0], idents)
         return None
     old = [s for s in owners if s.kind == "old"]
+    if not old and len(owners) == 1 and name not in using_names(frame):
+        _guard_new_column(ctx, frame, current, owners[0], names[0], idents)
     if not old or name in using_names(frame):
         return None  # USING merges the column; a renamed one is flagged by _check_using
     position = ident_span(idents)
@@ -109,6 +112,47 @@ def _resolve_unqualified(
         )
         return None
     return Resolved(old[0], tuple(names), idents, False, node)
+
+
+def _guard_new_column(
+    ctx: RewriteContext,
+    frame: Frame,
+    owner_frame: Frame | None,
+    owner: Source | None,
+    name: str,
+    idents: list[exp.Identifier],
+) -> None:
+    """A name the new table adds (`status`) and an old table in this or a nearer query
+    lacked: an unqualified `status` that read orders (or a script variable) would now be
+    ambiguous or read the new table. Qualified with its owner, or flagged."""
+    lowered = name.lower()
+    current: Frame | None = frame
+    capturing = None
+    while current is not None and capturing is None:
+        for source in current.sources.values():
+            if (
+                source.kind == "old"
+                and source is not owner
+                and not (source.columns and lowered in source.columns)
+                and ctx.engine.new_schema(source.old).find((name,)) is not None
+            ):
+                capturing = source
+                break
+        if current is owner_frame:
+            break
+        current = current.parent
+    if capturing is None:
+        return
+    start = idents[0].meta.get("start")
+    if owner is not None and owner.kind in ("known", "derived") and start is not None:
+        ctx.edit((start, start), f"{owner.alias}.", "qualifier")
+        return
+    ctx.flag_at(
+        ident_span(idents),
+        FlagReason.AMBIGUOUS_COLUMN,
+        f"{name} is a column of the new table for {capturing.old}; unqualified it would "
+        "read the new table instead of what it reads today: qualify it",
+    )
 
 
 def _flag_row_value(
