@@ -53,9 +53,10 @@ def _references_of_frame(ctx: RewriteContext, frame: Frame) -> None:
 
 def _resolve(ctx: RewriteContext, frame: Frame, column: exp.Column) -> Resolved | None:
     node, idents = column_reference(column)
-    if any("start" not in ident.meta for ident in idents):
-        return None  # built by the parser, not written (e.g. a quoted path): checked later
     names = [ident.name for ident in idents]
+    if any("start" not in ident.meta for ident in idents):
+        _flag_quoted_path(ctx, frame, names)  # `u.email`: one token the parser split
+        return None
     if len(names) >= 2:
         source = frame.lookup_alias(names[0])
         if source is not None:
@@ -112,6 +113,34 @@ def _resolve_unqualified(
         )
         return None
     return Resolved(old[0], tuple(names), idents, False, node)
+
+
+def _flag_quoted_path(ctx: RewriteContext, frame: Frame, names: list[str]) -> None:
+    """A path quoted whole (`u.email`, `device.os`) over an old table: one token that
+    gaggle does not split to edit, so it is flagged where it is written."""
+    source = frame.lookup_alias(names[0]) if len(names) > 1 else None
+    if source is None:
+        current: Frame | None = frame
+        while current is not None and source is None:
+            source = next(
+                (
+                    s
+                    for s in current.sources.values()
+                    if s.columns and names[0].lower() in s.columns
+                ),
+                None,
+            )
+            current = current.parent
+    if source is None or source.kind != "old":
+        return
+    written = ".".join(names).lower()
+    token = next((t for t in ctx.tokens if t.text.lower() == written), None)
+    ctx.flag_at(
+        (token.start, token.end + 1) if token is not None else None,
+        FlagReason.UNRESOLVED_REFERENCE,
+        f"`{'.'.join(names)}` reads {source.old} through one quoted path; split it "
+        "(`a`.`b`) or migrate it by hand",
+    )
 
 
 def _guard_new_column(

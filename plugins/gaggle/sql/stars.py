@@ -37,7 +37,8 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
         if isinstance(projection, exp.Column) and _struct_star(ctx, frame, projection, star):
             continue
         if isinstance(projection, exp.Column):
-            source = frame.sources.get(projection.table.lower())
+            # An outer query's alias too: `(SELECT AS STRUCT u.*)` over the outer old table.
+            source = frame.lookup_alias(projection.table)
             if source is None or source.kind != "old":
                 continue
             start = projection.args["table"].meta.get("start")
