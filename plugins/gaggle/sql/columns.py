@@ -22,6 +22,7 @@ from gaggle.sql.context import (
     stands_alone,
     using_names,
 )
+from gaggle.sql.expressions import kept_comments
 from gaggle.sql.report import FlagReason
 
 
@@ -382,7 +383,7 @@ def _check_using(ctx: RewriteContext, frame: Frame) -> None:
                 "rewrite the join with ON by hand",
             )
             continue
-        ctx.edit(span, on_clause, "using")
+        ctx.edit(span, on_clause + kept_comments(ctx.text[span[0] : span[1]]), "using")
         other = _non_old_side(frame, join, position)
         for item in items:
             frame.using_owner[item.name.lower()] = other

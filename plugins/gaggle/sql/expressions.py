@@ -89,3 +89,33 @@ def projection_text(expression: str, old_name: str) -> str:
     if name is not None and name.lower() == old_name.lower():
         return expression
     return f"{expression} AS {quote_identifier(old_name)}"
+
+
+def kept_comments(written: str) -> str:
+    """The comments inside a replaced span (a star's `EXCEPT (age_bucket -- gone)`, a
+    USING list), kept as block comments after its replacement: the author's notes
+    survive the rewrite."""
+    comments, index, quote = [], 0, ""
+    while index < len(written):
+        char = written[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"`":
+            quote = char
+        elif written.startswith("--", index) or char == "#":
+            stop = written.find("\n", index)
+            stop = len(written) if stop < 0 else stop
+            skip = 1 if char == "#" else 2
+            comments.append(written[index + skip : stop].strip())
+            index = stop
+        elif written.startswith("/*", index):
+            stop = written.find("*/", index + 2)
+            stop = len(written) if stop < 0 else stop
+            comments.append(written[index + 2 : stop].strip())
+            index = stop + 1
+        index += 1
+    kept = [c.replace("*/", "* /") for c in comments if c]
+    return "".join(f" /* {c} */" for c in kept)

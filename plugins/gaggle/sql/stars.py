@@ -17,6 +17,7 @@ from gaggle.sql.context import (
     star_of,
 )
 from gaggle.sql.edits import Edit
+from gaggle.sql.expressions import kept_comments
 from gaggle.sql.report import FlagReason
 
 
@@ -65,7 +66,7 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
         if start is None:
             continue
         end = _star_end(ctx, star)
-        ctx.edit((start, end), ", ".join(pieces) + _kept_comments(ctx.text[start:end]), "star")
+        ctx.edit((start, end), ", ".join(pieces) + kept_comments(ctx.text[start:end]), "star")
 
 
 def _alias_if_shadowing(ctx: RewriteContext, frame: Frame, source: Source) -> str | None:
@@ -82,35 +83,6 @@ def _alias_if_shadowing(ctx: RewriteContext, frame: Frame, source: Source) -> st
     if any(new_schema.find((alias,)) is not None for alias in frame.sources):
         return source.alias
     return None
-
-
-def _kept_comments(written: str) -> str:
-    """The comments inside a replaced star (`EXCEPT (age_bucket -- gone)`), kept as block
-    comments after its expansion: the author's notes survive the rewrite."""
-    comments, index, quote = [], 0, ""
-    while index < len(written):
-        char = written[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"`":
-            quote = char
-        elif written.startswith("--", index) or char == "#":
-            stop = written.find("\n", index)
-            stop = len(written) if stop < 0 else stop
-            skip = 1 if char == "#" else 2
-            comments.append(written[index + skip : stop].strip())
-            index = stop
-        elif written.startswith("/*", index):
-            stop = written.find("*/", index + 2)
-            stop = len(written) if stop < 0 else stop
-            comments.append(written[index + 2 : stop].strip())
-            index = stop + 1
-        index += 1
-    kept = [c.replace("*/", "* /") for c in comments if c]
-    return "".join(f" /* {c} */" for c in kept)
 
 
 def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star: exp.Star) -> bool:
@@ -162,7 +134,7 @@ def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star
             items.append(expressions.projection_text(rendered[0], child.name))
     if changed:
         start, end = idents[0].meta["start"], _star_end(ctx, star)
-        ctx.edit((start, end), ", ".join(items) + _kept_comments(ctx.text[start:end]), "star")
+        ctx.edit((start, end), ", ".join(items) + kept_comments(ctx.text[start:end]), "star")
     return True
 
 
