@@ -249,6 +249,14 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
+    # `FROM u, u.sessions AS s` is an implicit UNNEST of a path; a rebuilt ARRAY is not a
+    # path, so the UNNEST is written out.
+    if (
+        isinstance(parent, exp.Unnest)
+        and not _written_in_parentheses(ctx, span[0])
+        and not isinstance(expressions.parse(expression), (exp.Column, exp.Dot))
+    ):
+        expression = f"UNNEST({expression})"
     ctx.edit(span, expression, "column")
 
 
@@ -298,6 +306,11 @@ def _shadowed_by_alias(frame: Frame, ref: Resolved, expression: str) -> bool:
         return False
     outputs = {p.alias_or_name.lower() for p in select.expressions}
     return bool(expressions.names_read(expression) & outputs)
+
+
+def _written_in_parentheses(ctx: RewriteContext, start: int) -> bool:
+    position = ctx.token_at.get(start)
+    return bool(position) and ctx.tokens[position - 1].token_type == TokenType.L_PAREN
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:

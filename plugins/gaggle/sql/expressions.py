@@ -29,6 +29,11 @@ def _parse(expression: str) -> exp.Expr:
     return sqlglot.parse_one(expression, read="bigquery")
 
 
+def parse(expression: str) -> exp.Expr:
+    """The expression's tree (cached; do not modify it)."""
+    return _parse(expression)
+
+
 def is_atomic(expression: str) -> bool:
     return isinstance(_parse(expression), _ATOMIC)
 
