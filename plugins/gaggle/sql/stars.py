@@ -35,6 +35,14 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
         star = star_of(projection)
         if star is None or "start" not in star.meta:
             continue
+        if _templated_names(ctx, star) and any(s.kind == "old" for s in frame.sources.values()):
+            ctx.flag_at(
+                (star.meta["start"], star.meta["end"] + 1),
+                FlagReason.UNRESOLVED_TEMPLATE,
+                "a template names a column in this star's EXCEPT/REPLACE list; gaggle cannot "
+                "tell which old column it drops: expand the star by hand",
+            )
+            continue
         if isinstance(projection, exp.Column) and _struct_star(ctx, frame, projection, star):
             continue
         if isinstance(projection, exp.Column):
@@ -83,6 +91,13 @@ def _alias_if_shadowing(ctx: RewriteContext, frame: Frame, source: Source) -> st
     if any(new_schema.find((alias,)) is not None for alias in frame.sources):
         return source.alias
     return None
+
+
+def _templated_names(ctx: RewriteContext, star: exp.Star) -> bool:
+    """`* EXCEPT (age_bucket, {{ params.drop }})`: a column name only the template knows."""
+    names = [c.name for c in star.args.get("except_") or []]
+    names += [a.alias for a in star.args.get("replace") or []]
+    return any(name.lower() in ctx.placeholders for name in names)
 
 
 def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star: exp.Star) -> bool:
