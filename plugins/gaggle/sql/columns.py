@@ -47,9 +47,35 @@ def _references_of_frame(ctx: RewriteContext, frame: Frame) -> None:
             start = column.this.meta["start"]
             ctx.edit((start, start), f"{owner}.", "using")
             continue
+        if _templated_column(ctx, frame, column):
+            continue
         resolved = _resolve(ctx, frame, column)
         if resolved is not None:
             _rewrite_reference(ctx, frame, resolved)
+
+
+def _templated_column(ctx: RewriteContext, frame: Frame, column: exp.Column) -> bool:
+    """`u.{{ params.metric }}`, or a SELECT item `{{ col }}` over an old table: a column
+    only the template knows, which may be one the new table renames. Flagged, never
+    guessed."""
+    names = [part.name.lower() for part in column.parts]
+    if not any(name in ctx.placeholders for name in names):
+        return False
+    qualifier = frame.lookup_alias(names[0]) if len(names) > 1 else None
+    if qualifier is not None:
+        reads_old = qualifier.kind == "old"
+    else:  # a value in an operand position (`< {{ cutoff }}`) is not a column: only items
+        item = column.parent if isinstance(column.parent, exp.Alias) else column
+        reads_old = item.parent is frame.select and item.arg_key == "expressions"
+        reads_old = reads_old and any(s.kind == "old" for s in frame.sources.values())
+    if reads_old:
+        ctx.flag_at(
+            ident_span(column.parts),
+            FlagReason.UNRESOLVED_TEMPLATE,
+            "a template stands for a column or expression over an old table; gaggle cannot "
+            "see which: make sure it names the new table's column",
+        )
+    return True
 
 
 def _resolve(ctx: RewriteContext, frame: Frame, column: exp.Column) -> Resolved | None:
