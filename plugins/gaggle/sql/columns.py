@@ -24,6 +24,7 @@ from gaggle.sql.context import (
     stands_alone,
     using_names,
 )
+from gaggle.sql.expressions import kept_comments
 from gaggle.sql.report import FlagReason
 
 
@@ -48,16 +49,52 @@ def _references_of_frame(ctx: RewriteContext, frame: Frame) -> None:
             start = column.this.meta["start"]
             ctx.edit((start, start), f"{owner}.", "using")
             continue
+        if _templated_column(ctx, frame, column):
+            continue
         resolved = _resolve(ctx, frame, column)
         if resolved is not None:
             _rewrite_reference(ctx, frame, resolved)
 
 
+def _templated_column(ctx: RewriteContext, frame: Frame, column: exp.Column) -> bool:
+    """`u.{{ params.metric }}`, or a SELECT item `{{ col }}` over an old table: a column
+    only the template knows, which may be one the new table renames. Flagged, never
+    guessed."""
+    names = [part.name.lower() for part in column.parts]
+    if not any(name in ctx.placeholders for name in names):
+        return False
+    qualifier = frame.lookup_alias(names[0]) if len(names) > 1 else None
+    if qualifier is not None:
+        reads_old = qualifier.kind == "old"
+    else:  # a value in an operand position (`< {{ cutoff }}`) is not a column: only items
+        item = column.parent if isinstance(column.parent, exp.Alias) else column
+        reads_old = item.parent is frame.select and item.arg_key == "expressions"
+        reads_old = reads_old and any(s.kind == "old" for s in frame.sources.values())
+        # A macro call (`{{ header() }}`) is opaque text whose arguments the template pass
+        # checks (gaggle.sql.flag_comments); a variable (`{{ params.dimension }}`) names a
+        # column only the run knows.
+        reads_old = reads_old and not any(_is_macro_call(ctx, name) for name in names)
+    if reads_old:
+        ctx.flag_at(
+            ident_span(column.parts),
+            FlagReason.UNRESOLVED_TEMPLATE,
+            "a template stands for a column or expression over an old table; gaggle cannot "
+            "see which: make sure it names the new table's column",
+        )
+    return True
+
+
+def _is_macro_call(ctx: RewriteContext, name: str) -> bool:
+    placeholder = ctx.placeholders.get(name)
+    return placeholder is not None and placeholder.source.rstrip("}- \n").endswith(")")
+
+
 def _resolve(ctx: RewriteContext, frame: Frame, column: exp.Column) -> Resolved | None:
     node, idents = column_reference(column)
-    if any("start" not in ident.meta for ident in idents):
-        return None  # built by the parser, not written (e.g. a quoted path): checked later
     names = [ident.name for ident in idents]
+    if any("start" not in ident.meta for ident in idents):
+        _flag_quoted_path(ctx, frame, names)  # `u.email`: one token the parser split
+        return None
     if len(names) >= 2:
         source = frame.lookup_alias(names[0])
         if source is not None:
@@ -91,11 +128,14 @@ def _resolve_unqualified(
         current = current.parent
     else:
         _flag_row_value(ctx, frame, names, idents)
+        _guard_new_column(ctx, frame, None, None, names[0], idents)
         return None
     old = [s for s in owners if s.kind == "old"]
     if not owners and current.parent is not None:
         _flag_unknown_inner_source(ctx, current, names[0], unknown, idents)
         return None
+    if not old and len(owners) == 1 and name not in using_names(frame):
+        _guard_new_column(ctx, frame, current, owners[0], names[0], idents)
     if not old or name in using_names(frame):
         return None  # USING merges the column; a renamed one is flagged by _check_using
     position = ident_span(idents)
@@ -140,6 +180,75 @@ def _flag_unknown_inner_source(
                     )
                 return
         outer = outer.parent
+
+
+def _flag_quoted_path(ctx: RewriteContext, frame: Frame, names: list[str]) -> None:
+    """A path quoted whole (`u.email`, `device.os`) over an old table: one token that
+    gaggle does not split to edit, so it is flagged where it is written."""
+    source = frame.lookup_alias(names[0]) if len(names) > 1 else None
+    if source is None:
+        current: Frame | None = frame
+        while current is not None and source is None:
+            source = next(
+                (
+                    s
+                    for s in current.sources.values()
+                    if s.columns and names[0].lower() in s.columns
+                ),
+                None,
+            )
+            current = current.parent
+    if source is None or source.kind != "old":
+        return
+    written = ".".join(names).lower()
+    token = next((t for t in ctx.tokens if t.text.lower() == written), None)
+    ctx.flag_at(
+        (token.start, token.end + 1) if token is not None else None,
+        FlagReason.UNRESOLVED_REFERENCE,
+        f"`{'.'.join(names)}` reads {source.old} through one quoted path; split it "
+        "(`a`.`b`) or migrate it by hand",
+    )
+
+
+def _guard_new_column(
+    ctx: RewriteContext,
+    frame: Frame,
+    owner_frame: Frame | None,
+    owner: Source | None,
+    name: str,
+    idents: list[exp.Identifier],
+) -> None:
+    """A name the new table adds (`status`) and an old table in this or a nearer query
+    lacked: an unqualified `status` that read orders (or a script variable) would now be
+    ambiguous or read the new table. Qualified with its owner, or flagged."""
+    lowered = name.lower()
+    current: Frame | None = frame
+    capturing = None
+    while current is not None and capturing is None:
+        for source in current.sources.values():
+            if (
+                source.kind == "old"
+                and source is not owner
+                and not (source.columns and lowered in source.columns)
+                and ctx.engine.new_schema(source.old).find((name,)) is not None
+            ):
+                capturing = source
+                break
+        if current is owner_frame:
+            break
+        current = current.parent
+    if capturing is None:
+        return
+    start = idents[0].meta.get("start")
+    if owner is not None and owner.kind in ("known", "derived") and start is not None:
+        ctx.edit((start, start), f"{owner.alias}.", "qualifier")
+        return
+    ctx.flag_at(
+        ident_span(idents),
+        FlagReason.AMBIGUOUS_COLUMN,
+        f"{name} is a column of the new table for {capturing.old}; unqualified it would "
+        "read the new table instead of what it reads today: qualify it",
+    )
 
 
 def _flag_row_value(
@@ -190,6 +299,13 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
             ctx.edit(ident_span(ref.idents[:1]), qualifier, "qualifier")
         return
     expression, atomic = rendered
+    if qualifier is None and (
+        _captured_inside(frame, ref, expression) or _shadowed_by_alias(frame, ref, expression)
+    ):
+        qualifier = source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+        rendered = render(ctx, source, ref.path, qualifier, renamed, ref.idents[0].meta["start"])
+        assert rendered is not None
+        expression, atomic = rendered
     parent = ref.node.parent
     # A bare projection, or a bare STRUCT(...) argument, is named by what it reads.
     bare = (parent is frame.select or isinstance(parent, exp.Struct)) and (
@@ -211,6 +327,14 @@ def _rewrite_reference(ctx: RewriteContext, frame: Frame, ref: Resolved) -> None
         expression = expressions.projection_text(expression, ref.path[-1])
     elif not atomic and not aliased and not stands_alone(ref.node):
         expression = f"({expression})"
+    # `FROM u, u.sessions AS s` is an implicit UNNEST of a path; a rebuilt ARRAY is not a
+    # path, so the UNNEST is written out.
+    if (
+        isinstance(parent, exp.Unnest)
+        and not _written_in_parentheses(ctx, span[0])
+        and not isinstance(expressions.parse(expression), (exp.Column, exp.Dot))
+    ):
+        expression = f"UNNEST({expression})"
     ctx.edit(span, expression, "column")
 
 
@@ -276,6 +400,42 @@ def shadow_qualifier(
     ):
         return source.alias if source.has_alias else ctx.engine.new_for[source.old].table
     return None
+
+
+def _captured_inside(frame: Frame, ref: Resolved, expression: str) -> bool:
+    """A rewrite whose new names something nearer already means: a correlated `is_active`
+    inside a subquery over orders becomes `status = 'ACTIVE'` and orders has its own
+    status; `geo.country_code` under a table alias `geo`. Then the source's qualifier
+    is written."""
+    names = expressions.names_read(expression)
+    current: Frame | None = frame
+    while current is not None and not any(s is ref.source for s in current.sources.values()):
+        for alias, source in current.sources.items():
+            if alias in names or source.columns is None or names & source.columns:
+                return True
+        current = current.parent
+    # `FROM users_v1 AS geo`: the new `geo.country_code` would read the alias, not the column.
+    return current is not None and bool(names & set(current.sources))
+
+
+def _shadowed_by_alias(frame: Frame, ref: Resolved, expression: str) -> bool:
+    """`SELECT plan AS status ... ORDER BY is_active`: in GROUP BY, HAVING, QUALIFY and
+    ORDER BY the new `status = 'ACTIVE'` would read the output alias, so it is qualified."""
+    select = frame.select
+    if select is None:
+        return False
+    node: exp.Expr = ref.node
+    while node.parent is not None and node.parent is not select:
+        node = node.parent
+    if node.parent is not select or node.arg_key not in CLAUSES_SEEING_ALIASES:
+        return False
+    outputs = {p.alias_or_name.lower() for p in select.expressions}
+    return bool(expressions.names_read(expression) & outputs)
+
+
+def _written_in_parentheses(ctx: RewriteContext, start: int) -> bool:
+    position = ctx.token_at.get(start)
+    return bool(position) and ctx.tokens[position - 1].token_type == TokenType.L_PAREN
 
 
 def _qualifier(ctx: RewriteContext, frame: Frame, ref: Resolved) -> tuple[str | None, bool]:
@@ -361,7 +521,7 @@ def _check_using(ctx: RewriteContext, frame: Frame) -> None:
                 "rewrite the join with ON by hand",
             )
             continue
-        ctx.edit(span, on_clause, "using")
+        ctx.edit(span, on_clause + kept_comments(ctx.text[span[0] : span[1]]), "using")
         other = _non_old_side(frame, join, position)
         for item in items:
             frame.using_owner[item.name.lower()] = other

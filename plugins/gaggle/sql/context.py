@@ -121,6 +121,7 @@ class RewriteContext:
         self.token_at: dict[int, int] = {}
         self.alias_words: set[str] = set()  # table aliases and CTE names: never a table
         self.column_name_starts: set[int] = set()  # where a column's own name is written
+        self.control_flow: list[tuple[int, int]] = []  # scripting heads masked before parsing
         self.frames_by_select: dict[int, Frame] = {}  # a query's frame, for its output names
 
     @property

@@ -92,7 +92,9 @@ def rewrite_sql(
 def _run(ctx: RewriteContext) -> RewriteResult:
     masked, placeholders = templates.mask(ctx.text)
     ctx.placeholders = {p.name.lower(): p for p in placeholders}
+    unmasked = masked
     masked, tokens = script.mask_control_flow(masked)
+    ctx.control_flow = _changed_spans(unmasked, masked)
     try:
         ctx.tokens = tokens if tokens is not None else BigQuery().tokenize(masked)
         statements = _parse(ctx, masked)
@@ -187,3 +189,18 @@ def _statement(ctx: RewriteContext, statement: exp.Expr) -> None:
 
 
 __all__ = ["SqlRewriter", "TemplateResolver", "TemplateTable", "rewrite_sql"]
+
+
+def _changed_spans(before: str, after: str) -> list[tuple[int, int]]:
+    """The spans where scripting masking blanked the text (IF/WHILE conditions too)."""
+    spans: list[tuple[int, int]] = []
+    start = None
+    for index, (old, new) in enumerate(zip(before, after, strict=True)):
+        if old != new and start is None:
+            start = index
+        elif old == new and start is not None and not old.isspace():
+            spans.append((start, index))
+            start = None
+    if start is not None:
+        spans.append((start, len(before)))
+    return spans

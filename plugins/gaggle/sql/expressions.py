@@ -29,6 +29,11 @@ def _parse(expression: str) -> exp.Expr:
     return sqlglot.parse_one(expression, read="bigquery")
 
 
+def parse(expression: str) -> exp.Expr:
+    """The expression's tree (cached; do not modify it)."""
+    return _parse(expression)
+
+
 def is_atomic(expression: str) -> bool:
     return isinstance(_parse(expression), _ATOMIC)
 
@@ -77,6 +82,17 @@ def _qualify(expression: str, qualifier: str, new_schema: TableSchema) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
+def names_read(expression: str) -> frozenset[str]:
+    """The lower-cased first names of the columns the expression reads, its own aliases
+    (`v` of `UNNEST(visits) AS v`) left out."""
+    tree = _parse(expression)
+    local = {a.name.lower() for a in tree.find_all(exp.TableAlias) if a.name}
+    local |= {c.name.lower() for a in tree.find_all(exp.TableAlias) for c in a.columns if c.name}
+    names = {column.parts[0].name.lower() for column in tree.find_all(exp.Column)}
+    return frozenset(names - local)
+
+
 def projection_text(expression: str, old_name: str) -> str:
     """`expression AS old_name`, or the bare expression when its implicit name is old_name
     as spelled (names match case-insensitively, but the output keeps the author's case)."""
@@ -84,3 +100,33 @@ def projection_text(expression: str, old_name: str) -> str:
     if name is not None and name == old_name:
         return expression
     return f"{expression} AS {quote_identifier(old_name)}"
+
+
+def kept_comments(written: str) -> str:
+    """The comments inside a replaced span (a star's `EXCEPT (age_bucket -- gone)`, a
+    USING list), kept as block comments after its replacement: the author's notes
+    survive the rewrite."""
+    comments, index, quote = [], 0, ""
+    while index < len(written):
+        char = written[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"`":
+            quote = char
+        elif written.startswith("--", index) or char == "#":
+            stop = written.find("\n", index)
+            stop = len(written) if stop < 0 else stop
+            skip = 1 if char == "#" else 2
+            comments.append(written[index + skip : stop].strip())
+            index = stop
+        elif written.startswith("/*", index):
+            stop = written.find("*/", index + 2)
+            stop = len(written) if stop < 0 else stop
+            comments.append(written[index + 2 : stop].strip())
+            index = stop + 1
+        index += 1
+    kept = [c.replace("*/", "* /") for c in comments if c]
+    return "".join(f" /* {c} */" for c in kept)

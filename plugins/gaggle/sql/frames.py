@@ -78,6 +78,17 @@ def _register_tables(ctx: RewriteContext, statement: exp.Expr) -> None:
                 f"writes to the deprecated {match.old}; producers are out of scope",
             )
             continue
+        if table.args.get("pivots"):
+            # The columns a PIVOT groups by, and the names UNPIVOT turns into values, are
+            # the table's own: no in-place edit keeps them.
+            ctx.flag_at(
+                span,
+                FlagReason.UNRESOLVED_REFERENCE,
+                f"PIVOT/UNPIVOT directly on {match.old} groups by or turns into values the "
+                "table's own column names; pivot a subquery that lists the old columns "
+                "under their old names by hand",
+            )
+            continue
         original = ctx.text[span[0] : span[1]]
         replacement = ctx.engine.tables.replacement_text(original, table, match.old)
         ctx.edit(span, replacement, "table")
@@ -259,7 +270,10 @@ def _written_columns(scope: Scope) -> list[exp.Column]:
     sqlglot leaves out (it cannot tell a SELECT-list alias from a source column there);
     the columns pass decides, aliases winning except inside an aggregate."""
     select = scope.expression
-    columns = list(scope.columns)
+    # sqlglot counts a subquery's unqualified names as possibly correlated and lists them
+    # here too; they belong to the subquery's frame, which looks outward only for names
+    # its own sources lack (`WHERE country = 'DE'` inside EXISTS over orders is orders').
+    columns = [c for c in scope.columns if scope_owner(c) is select]
     seen = {id(c) for c in columns}
     for key in ("having", "qualify", "order"):
         clause = select.args.get(key)
@@ -320,6 +334,7 @@ def _merge_frame(ctx: RewriteContext, merge: exp.Merge) -> Frame:
         else:
             continue
         sources[side.alias_or_name.lower()] = source
+    _flag_insert_row(ctx, merge, sources)
     columns: list[exp.Column] = []
     for part in (merge.args.get("on"), *_merge_values(merge)):
         if part is not None:
@@ -336,6 +351,26 @@ def _merge_values(merge: exp.Merge) -> list[exp.Expr]:
         then = when.args.get("then")
         if isinstance(then, exp.Update):
             parts.extend(eq.expression for eq in then.expressions if isinstance(eq, exp.EQ))
-        elif isinstance(then, exp.Insert):
+        elif isinstance(then, exp.Insert) and isinstance(then.expression, exp.Expr):
             parts.append(then.expression)
     return [p for p in parts if p is not None]
+
+
+def _flag_insert_row(ctx: RewriteContext, merge: exp.Merge, sources: dict[str, Source]) -> None:
+    """`WHEN NOT MATCHED THEN INSERT ROW` inserts the source's whole row by position: over
+    an old table its columns, order and types all change."""
+    using = merge.args.get("using")
+    source = sources.get(using.alias_or_name.lower()) if using is not None else None
+    if source is None or source.kind != "old" or not isinstance(using, exp.Table):
+        return
+    whens = merge.args.get("whens")
+    for when in whens.expressions if whens else []:
+        then = when.args.get("then")
+        if isinstance(then, exp.Insert) and isinstance(then.this, exp.Var):
+            ctx.flag_at(
+                ident_span(using.parts),
+                FlagReason.UNRESOLVED_REFERENCE,
+                f"INSERT ROW inserts the whole row of {source.old} by position; its columns "
+                "change with the new table: list them (INSERT (...) VALUES (...)) by hand",
+            )
+            return

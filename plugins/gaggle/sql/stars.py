@@ -17,6 +17,7 @@ from gaggle.sql.context import (
     star_of,
 )
 from gaggle.sql.edits import Edit
+from gaggle.sql.expressions import kept_comments
 from gaggle.sql.report import FlagReason
 
 
@@ -34,10 +35,19 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
         star = star_of(projection)
         if star is None or "start" not in star.meta:
             continue
+        if _templated_names(ctx, star) and any(s.kind == "old" for s in frame.sources.values()):
+            ctx.flag_at(
+                (star.meta["start"], star.meta["end"] + 1),
+                FlagReason.UNRESOLVED_TEMPLATE,
+                "a template names a column in this star's EXCEPT/REPLACE list; gaggle cannot "
+                "tell which old column it drops: expand the star by hand",
+            )
+            continue
         if isinstance(projection, exp.Column) and _struct_star(ctx, frame, projection, star):
             continue
         if isinstance(projection, exp.Column):
-            source = frame.sources.get(projection.table.lower())
+            # An outer query's alias too: `(SELECT AS STRUCT u.*)` over the outer old table.
+            source = frame.lookup_alias(projection.table)
             if source is None or source.kind != "old":
                 continue
             start = projection.args["table"].meta.get("start")
@@ -64,7 +74,30 @@ def _stars_of_frame(ctx: RewriteContext, frame: Frame) -> None:
         if start is None:
             continue
         end = _star_end(ctx, star)
-        ctx.edit((start, end), ", ".join(pieces), "star")
+        ctx.edit((start, end), ", ".join(pieces) + kept_comments(ctx.text[start:end]), "star")
+
+
+def _alias_if_shadowing(ctx: RewriteContext, frame: Frame, source: Source) -> str | None:
+    """The qualifier of an unqualified star's expansion: the source's alias (or new table
+    name) next to other sources, or under an alias an unqualified `geo.country_code`
+    would read (`FROM users_v1 AS geo`); None (unqualified) otherwise."""
+    if source.kind != "old":
+        return None
+    if len(frame.sources) > 1:
+        return source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+    if not source.has_alias:
+        return None
+    new_schema = ctx.engine.new_schema(source.old)
+    if any(new_schema.find((alias,)) is not None for alias in frame.sources):
+        return source.alias
+    return None
+
+
+def _templated_names(ctx: RewriteContext, star: exp.Star) -> bool:
+    """`* EXCEPT (age_bucket, {{ params.drop }})`: a column name only the template knows."""
+    names = [c.name for c in star.args.get("except_") or []]
+    names += [a.alias for a in star.args.get("replace") or []]
+    return any(name.lower() in ctx.placeholders for name in names)
 
 
 def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star: exp.Star) -> bool:
@@ -86,8 +119,7 @@ def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star
         if len(owners) != 1:
             return False
         source, path = owners[0], tuple(names)
-        if len(frame.sources) > 1 and source.kind == "old":
-            qualifier = source.alias if source.has_alias else ctx.engine.new_for[source.old].table
+        qualifier = _alias_if_shadowing(ctx, frame, source)
     else:
         return False
     if source.kind != "old":
@@ -116,7 +148,8 @@ def _struct_star(ctx: RewriteContext, frame: Frame, projection: exp.Column, star
             changed = True
             items.append(expressions.projection_text(rendered[0], child.name))
     if changed:
-        ctx.edit((idents[0].meta["start"], _star_end(ctx, star)), ", ".join(items), "star")
+        start, end = idents[0].meta["start"], _star_end(ctx, star)
+        ctx.edit((start, end), ", ".join(items) + kept_comments(ctx.text[start:end]), "star")
     return True
 
 
@@ -128,8 +161,7 @@ def _expand_all(ctx: RewriteContext, frame: Frame, star: exp.Star) -> list[str] 
     EXCEPT or REPLACE name of a source without schema): the caller flags it."""
     if len(frame.sources) == 1:
         source = next(iter(frame.sources.values()))
-        new_names = [f.name for f in ctx.engine.new_schema(source.old).fields]
-        return [_expand(ctx, source, star, columns.shadow_qualifier(ctx, frame, source, new_names))]
+        return [_expand(ctx, source, star, _alias_if_shadowing(ctx, frame, source))]
     using = _using_keys(ctx, frame)
     if using is None:
         return None

@@ -1,0 +1,2 @@
+SELECT user_id, LOWER(email_address) AS email, display_name AS full_name, geo.country_code AS country, geo.region, geo.city, SPLIT(locale, '-')[SAFE_OFFSET(0)] AS language, UNIX_MILLIS(signup_at) AS signup_ms, DATE(signup_at) AS created_date, last_seen_at AS last_login, status = 'ACTIVE' AS is_active, subscription.plan, subscription.mrr_cents / 100 AS mrr_usd, referral.code AS referral_code, lifetime_orders, ltv_usd, labels AS tags, updated_at /* replaced by birth_year */ /* split */ /* normalize */
+FROM `acme-prod.core.users_v2`
