@@ -22,11 +22,14 @@ from gaggle.spec import Migration
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.edits import apply as apply_edits
 from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
+from gaggle.sql.template_literals import LiteralTables, literals, not_sql
 
 _ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 TODO = "TODO(data-migration"
+# Tags whose literals can end up in the rendered SQL (not `if` conditions: those only test).
+_RENDERING_TAG = re.compile(r"\{%-?\s*(?:for|set|macro|call|with)\b")
 SQL_KINDS = ("sql", "dbt-model", "dbt-macro")
 
 
@@ -49,13 +52,14 @@ class FlagCommenter:
             if changed
             else None
         )
+        self.literal_tables = LiteralTables(migration)
 
     def macro_argument_flags(self, result: RewriteResult) -> list[Flag]:
         """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column."""
         text = result.original
         reads_old = any(c.rule in ("table", "template") for c in result.changes)
         if "{{" not in text or not reads_old or self.column_word is None:
-            return []  # only a file that reads a migrated table
+            return self.literal_flags(result, reads_old)  # columns: a file reading old only
         index = LineIndex(text)
         flags = []
         for expression in _EXPRESSION.finditer(text):
@@ -77,6 +81,47 @@ class FlagCommenter:
                     )
                 )
                 break
+        return flags + self.literal_flags(result, reads_old)
+
+    def literal_flags(self, result: RewriteResult, reads_old: bool) -> list[Flag]:
+        """Jinja literals the rewrite left: one naming an old table (always), one in a tag
+        naming a changed column (a `for` loop's list, a `set` list) in a file reading an
+        old table. Expressions' column literals are macro_argument_flags' above."""
+        text = result.original
+        if "{" not in text:
+            return []
+        edited = [(c.start, c.end) for c in result.changes if c.end > c.start]
+        index = LineIndex(text)
+        flags = []
+        flagged: set[int] = set()
+        for literal in literals(text):
+            if literal.template_start in flagged or not_sql(literal):
+                continue
+            if any(a <= literal.start and literal.end <= b for a, b in edited):
+                continue  # rewritten (a table variable): nothing left to say
+            line, col = index.position(literal.start)
+            table = self.literal_tables.mentions(literal.value)
+            if table is not None:
+                message = (
+                    f"the Jinja literal {literal.value!r} names the old table {table}; gaggle "
+                    "cannot tell how the template uses it (only a variable set once and used "
+                    "only as a table name is rewritten): point it at the new table by hand"
+                )
+            elif _RENDERING_TAG.match(literal.template) and reads_old and self.column_word:
+                found = self.column_word.search(literal.value)
+                if found is None:
+                    continue
+                column = found.group(1).lower()
+                message = (
+                    f"the Jinja literal {literal.value!r} names the column {column} of "
+                    f"{self.changed_columns[column]}, which the migration changes; the "
+                    "template renders it into the SQL, where gaggle does not edit it: "
+                    "update it by hand"
+                )
+            else:
+                continue
+            flagged.add(literal.template_start)
+            flags.append(Flag(line, col, FlagReason.UNRESOLVED_TEMPLATE, message))
         return flags
 
     def annotate(self, result: RewriteResult, extra: list[Flag] | None = None) -> RewriteResult:
