@@ -493,13 +493,14 @@ def _only_tables(variable: TableVariable, runs: list[_VariantRun]) -> bool:
     rendering (the engine asks the resolver once per table read through a template)."""
     if not runs or not all(run.parsed for run in runs):
         return False
-    rendered_somewhere = False
     for run in runs:
         rendered = sum(1 for start, end in variable.uses if run.variant.renders(start, end))
         if run.table_asks[variable.name] != rendered:
             return False
-        rendered_somewhere = rendered_somewhere or rendered > 0
-    return rendered_somewhere
+    # A use no rendering shows (a `{% set q %}...{% endset %}` body) was never checked.
+    return bool(variable.uses) and all(
+        any(run.variant.renders(start, end) for run in runs) for start, end in variable.uses
+    )
 
 
 _LIST_MACRO = re.compile(

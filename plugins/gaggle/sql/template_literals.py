@@ -131,11 +131,22 @@ class LiteralTables:
             if exact is None or len(assigned) != 1:
                 continue
             result[name] = TableVariable(name, literal, exact[0], exact[1])
+        used_otherwise: set[str] = set()
         for template in _TEMPLATE.finditer(text):
-            use = _USE.match(template.group(0))
+            source = template.group(0)
+            if source.startswith("{#") or re.match(r"\{%-?\s*raw\b", source):
+                continue
+            use = _USE.match(source)
             if use and use.group("name") in result:
                 result[use.group("name")].uses.append(template.span())
-        return result
+                continue
+            code = _STRING.sub("''", source)
+            for name, variable in result.items():
+                if template.start() != variable.literal.template_start and re.search(
+                    r"(?<![\w.])" + name + r"\b", code
+                ):
+                    used_otherwise.add(name)  # a filter, a condition, a macro argument...
+        return {name: v for name, v in result.items() if name not in used_otherwise}
 
 
 class CountingResolver:

@@ -1,0 +1,87 @@
+"""Jinja literals naming an old table or column: rewritten only when provably a table name,
+otherwise flagged in the file; never left silently (trial findings A6, A7)."""
+
+from __future__ import annotations
+
+import pytest
+from gaggle.spec import load_migration
+from gaggle.sql import FlagReason
+from gaggle.sql.branches import TemplatedRewriter
+
+from tests.conftest import DEMO_MIGRATION
+
+ENGINE = TemplatedRewriter(load_migration(DEMO_MIGRATION))
+OLD = "acme-prod.core.users_v1"
+
+# A variable naming the old table that is not (provably) only a table name: the literal is
+# flagged and the statement is left reading the old table with its old columns.
+NOT_ONLY_A_TABLE = {
+    "used in a set block body": (
+        f"{{% set src = '{OLD}' %}}\n{{% set q %}}SELECT email FROM `{{{{ src }}}}`"
+        "{% endset %}\n{{ q }}\n"
+    ),
+    "used through a filter": (
+        f"{{% set src = '{OLD}' %}}\nSELECT email FROM `{{{{ src }}}}` "
+        "WHERE '{{ src | upper }}' != ''\n"
+    ),
+    "used in a condition": (
+        f"{{% set src = '{OLD}' %}}\n{{% if src %}}SELECT email FROM `{{{{ src }}}}`{{% endif %}}\n"
+    ),
+    "used inside a SQL string": (
+        f"{{% set src = '{OLD}' %}}\nSELECT email, '{{{{ src }}}}' AS t FROM `{{{{ src }}}}`\n"
+    ),
+    "set twice": (
+        f"{{% if a %}}{{% set src = '{OLD}' %}}{{% else %}}{{% set src = 'x.y.z' %}}{{% endif %}}\n"
+        "SELECT email FROM `{{ src }}`\n"
+    ),
+    "a loop over tables": (
+        f"{{% for t in ['{OLD}', 'acme-prod.core.other'] %}}SELECT email FROM `{{{{ t }}}}`"
+        "{% endfor %}\n"
+    ),
+    "a macro default": (
+        f"{{% macro m(t='{OLD}') %}}SELECT email FROM `{{{{ t }}}}`{{% endmacro %}}\n"
+    ),
+    "a dict literal": (
+        f"{{% set cfg = {{'table': '{OLD}'}} %}}\nSELECT email FROM `{{{{ cfg.table }}}}`\n"
+    ),
+    "a call argument": f"SELECT email FROM {{{{ read_table('{OLD}') }}}}\n",
+    "a bare table word": "SELECT '{{ 'users_v1' }}' AS t\n",
+}
+
+
+@pytest.mark.parametrize("text", NOT_ONLY_A_TABLE.values(), ids=NOT_ONLY_A_TABLE.keys())
+def test_a_literal_naming_the_old_table_not_only_used_as_a_table_is_flagged(text: str):
+    result = ENGINE.rewrite(text)
+    assert [(f.line, f.reason) for f in result.flags] == [(1, FlagReason.UNRESOLVED_TEMPLATE)]
+    assert "names the old table" in result.flags[0].message
+    # only the comment was added: the literal and the columns are left as they were
+    assert result.text.split("\n", 1)[1] == text
+    assert result.text.startswith("-- TODO(data-migration users_v2): ")
+    assert ENGINE.rewrite(result.text).text == result.text  # no second comment
+
+
+def test_a_table_variable_is_rewritten_in_the_form_it_was_written():
+    text = "{% set src = `core.users_v1` %}"  # backticks are no Jinja string: nothing to do
+    assert ENGINE.rewrite(text).text == text
+    text = '{%- set src = "core.users_v1" -%}\nSELECT email FROM {{src}}\n'
+    result = ENGINE.rewrite(text)
+    assert result.flags == []
+    assert (
+        result.text
+        == '{%- set src = "core.users_v2" -%}\nSELECT email_address AS email FROM {{src}}\n'
+    )
+
+
+def test_a_variable_naming_another_table_is_left_alone():
+    text = "{% set src = 'acme-prod.core.orders' %}\nSELECT email FROM `{{ src }}`\n"
+    result = ENGINE.rewrite(text)
+    assert result.text == text and result.flags == []
+
+
+def test_an_if_condition_comparing_to_a_column_name_is_not_flagged():
+    text = (
+        "SELECT {% if grain == 'city' %}u.city{% else %}u.user_id{% endif %} AS k\n"
+        f"FROM `{OLD}` AS u\n"
+    )
+    result = ENGINE.rewrite(text)
+    assert result.flags == [] and "u.geo.city" in result.text
