@@ -85,3 +85,36 @@ def test_an_if_condition_comparing_to_a_column_name_is_not_flagged():
     )
     result = ENGINE.rewrite(text)
     assert result.flags == [] and "u.geo.city" in result.text
+
+
+def test_a_set_block_naming_the_old_table_is_flagged():
+    text = f"{{% set q %}}\nSELECT email FROM `{OLD}`\n{{% endset %}}\n{{{{ q }}}}\n"
+    result = ENGINE.rewrite(text)
+    assert [(f.line, f.reason) for f in result.flags] == [(1, FlagReason.UNRESOLVED_TEMPLATE)]
+    assert "set block q names the old table" in result.flags[0].message
+
+
+def test_a_set_block_emitting_changed_columns_into_a_migrated_statement_is_flagged():
+    text = f"{{% set cols %}}country, city{{% endset %}}\nSELECT user_id, {{{{ cols }}}}\nFROM `{OLD}`\n"
+    result = ENGINE.rewrite(text)
+    assert "users_v2" in result.text
+    assert [(f.line, f.reason) for f in result.flags] == [(1, FlagReason.UNRESOLVED_TEMPLATE)]
+    assert "set block cols names the column country" in result.flags[0].message
+    unused = text.replace("{{ cols }}", "email")
+    assert ENGINE.rewrite(unused).flags == []  # a label never rendered: nothing to say
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"SELECT user_id, {{{{ 'country' }}}} FROM `{OLD}`\n",
+        f"{{% set col = 'country' %}}\nSELECT user_id, {{{{ col }}}} FROM `{OLD}`\n",
+        f"SELECT user_id,\n{{% for c in ['country'] %}}{{{{ c }}}},{{% endfor %}}\n1 FROM `{OLD}`\n",
+    ],
+    ids=["expression", "set", "for"],
+)
+def test_a_changed_column_in_a_literal_of_a_migrated_file_is_flagged(text: str):
+    result = ENGINE.rewrite(text)
+    assert "users_v2" in result.text
+    assert [f.reason for f in result.flags] == [FlagReason.UNRESOLVED_TEMPLATE]
+    assert "country" in result.flags[0].message

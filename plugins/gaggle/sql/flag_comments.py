@@ -29,6 +29,9 @@ _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 TODO = "TODO(data-migration"
 # Tags whose literals can end up in the rendered SQL (not `if` conditions: those only test).
+_SET_BLOCK = re.compile(
+    r"\{%-?\s*set\s+(?P<name>\w+)\s*-?%\}(?P<body>.*?)\{%-?\s*endset\s*-?%\}", re.S
+)
 _RENDERING_TAG = re.compile(r"\{%-?\s*(?:for|set|macro|call|with)\b")
 SQL_KINDS = ("sql", "dbt-model", "dbt-macro")
 
@@ -121,6 +124,34 @@ class FlagCommenter:
             else:
                 continue
             flagged.add(literal.template_start)
+            flags.append(Flag(line, col, FlagReason.UNRESOLVED_TEMPLATE, message))
+        return flags + self._set_block_flags(text, index, reads_old)
+
+    def _set_block_flags(self, text: str, index: LineIndex, reads_old: bool) -> list[Flag]:
+        """`{% set q %}...{% endset %}` bodies are rendered where `{{ q }}` stands, never in
+        place, so no rendering shows them to the engine: an old table named in one is
+        flagged, and so is a changed column when the file reads an old table and uses q."""
+        flags = []
+        for block in _SET_BLOCK.finditer(text):
+            body = _EXPRESSION.sub(" ", block.group("body"))
+            table = self.literal_tables.mentions(body)
+            used = re.search(r"\{\{-?\s*" + block.group("name") + r"\b", text)
+            found = self.column_word.search(body) if self.column_word else None
+            if table is not None:
+                message = (
+                    f"the set block {block.group('name')} names the old table {table}; "
+                    "gaggle does not rewrite SQL inside a set block: migrate it by hand"
+                )
+            elif found is not None and reads_old and used:
+                column = found.group(1).lower()
+                message = (
+                    f"the set block {block.group('name')} names the column {column} of "
+                    f"{self.changed_columns[column]}, which the migration changes, and is "
+                    "rendered into the SQL, where gaggle does not edit it: update it by hand"
+                )
+            else:
+                continue
+            line, col = index.position(block.start())
             flags.append(Flag(line, col, FlagReason.UNRESOLVED_TEMPLATE, message))
         return flags
 
