@@ -118,3 +118,9 @@ def test_a_changed_column_in_a_literal_of_a_migrated_file_is_flagged(text: str):
     assert "users_v2" in result.text
     assert [f.reason for f in result.flags] == [FlagReason.UNRESOLVED_TEMPLATE]
     assert "country" in result.flags[0].message
+
+
+def test_a_literal_naming_a_table_of_another_dataset_is_not_the_old_table():
+    text = "{% set src = 'acme-prod.archive.users_v1' %}\nSELECT email FROM `{{ src }}`\n"
+    result = ENGINE.rewrite(text)
+    assert result.text == text and result.flags == []

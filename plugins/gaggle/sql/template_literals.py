@@ -95,8 +95,15 @@ class LiteralTables:
         self.short: dict[str, list[TableName]] = {}
         for old in self.new_for:
             self.short.setdefault(old.short.lower(), []).append(old)
-        words = sorted({re.escape(old.table.lower()) for old in self.new_for}, key=len)
+        words = sorted(
+            {
+                re.escape(old.table.lower().rstrip("*")) + (r"\w*" if old.is_wildcard else "")
+                for old in self.new_for
+            },
+            key=len,
+        )
         self.word = re.compile(r"(?<![\w-])(?:[\w-]+[.:])*(" + "|".join(words) + r")(?!\w)", re.I)
+        self.datasets = {old.dataset.lower() for old in self.new_for}
 
     def exact(self, value: str) -> tuple[TableName, str] | None:
         """(old table, the new table's name in the same form) for a literal that is exactly
@@ -115,8 +122,11 @@ class LiteralTables:
 
     def mentions(self, value: str) -> str | None:
         """The old table name a literal mentions (any form, inside any text), if any."""
-        match = self.word.search(value)
-        return match.group(0) if match else None
+        for match in self.word.finditer(value):
+            parts = re.split(r"[.:]", match.group(0).lower())
+            if len(parts) == 1 or parts[-2] in self.datasets:  # not another dataset's table
+                return match.group(0)
+        return None
 
     def variables(self, text: str, found: list[Literal]) -> dict[str, TableVariable]:
         """Variables set once, to a literal naming exactly one old table."""
