@@ -174,7 +174,7 @@ class DbtSession:
         if calls:
             self.model_results[file.relative] = raw
         unplaced += self._relation_argument_flags(project, file.text, index)
-        extra = self.commenter.macro_argument_flags(raw) + unplaced
+        extra = self.commenter.macro_argument_flags(raw, bool(migrated)) + unplaced
         return self._finish(raw, extra)
 
     def _finish(self, result: RewriteResult, extra: list[Flag]) -> RewriteResult:

@@ -57,10 +57,12 @@ class FlagCommenter:
         )
         self.literal_tables = LiteralTables(migration)
 
-    def macro_argument_flags(self, result: RewriteResult) -> list[Flag]:
-        """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column."""
+    def macro_argument_flags(self, result: RewriteResult, reads_old: bool = False) -> list[Flag]:
+        """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column.
+        `reads_old`: the caller knows the file reads a migrated table with no edit (a dbt
+        source that moved as a whole)."""
         text = result.original
-        reads_old = any(c.rule in ("table", "template") for c in result.changes)
+        reads_old = reads_old or any(c.rule in ("table", "template") for c in result.changes)
         if "{{" not in text or not reads_old or self.column_word is None:
             return self.literal_flags(result, reads_old)  # columns: a file reading old only
         index = LineIndex(text)
