@@ -124,3 +124,20 @@ def test_a_literal_naming_a_table_of_another_dataset_is_not_the_old_table():
     text = "{% set src = 'acme-prod.archive.users_v1' %}\nSELECT email FROM `{{ src }}`\n"
     result = ENGINE.rewrite(text)
     assert result.text == text and result.flags == []
+
+
+@pytest.mark.parametrize(
+    "written, expected",
+    [
+        ("acme-prod:core.users_v1", "acme-prod:core.users_v2"),
+        ("`acme-prod.core.users_v1`", "`acme-prod.core.users_v2`"),
+    ],
+)
+def test_a_table_variable_keeps_the_legacy_and_quoted_forms(written: str, expected: str):
+    text = f"{{% set src = '{written}' %}}\nSELECT email FROM {{{{ src }}}}\n"
+    result = ENGINE.rewrite(text)
+    assert result.flags == []
+    assert (
+        result.text
+        == f"{{% set src = '{expected}' %}}\nSELECT email_address AS email FROM {{{{ src }}}}\n"
+    )

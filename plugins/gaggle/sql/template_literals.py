@@ -50,7 +50,6 @@ class Literal:
     value: str
     template: str  # the whole tag or expression holding it
     template_start: int
-    in_tag: bool  # `{% ... %}` rather than `{{ ... }}`
 
 
 @dataclass
@@ -80,7 +79,6 @@ def literals(text: str) -> list[Literal]:
                     string.group(group),
                     source,
                     template.start(),
-                    source.startswith("{%"),
                 )
             )
     return found
@@ -111,7 +109,9 @@ class LiteralTables:
         name = value.strip("`").lower().replace(":", ".", 1)
         if name in self.full:
             old = self.full[name]
-            return old, str(self.new_for[old])
+            new = str(self.new_for[old])
+            written = new.replace(".", ":", 1) if ":" in value else new  # legacy `p:d.t`
+            return old, f"`{written}`" if value.startswith("`") else written
         candidates = self.short.get(name, [])
         if len(candidates) == 1 and "." in name:
             old = candidates[0]
