@@ -230,3 +230,33 @@ def test_a_macro_given_a_migrated_table_is_flagged_where_it_is_called(tmp_path: 
     assert text.splitlines()[2].strip() == star  # the call itself untouched, the TODO above it
     (model,) = [o for o in outcome.files if o.path == "models/m.sql"]
     assert [str(f.reason) for f in model.result.flags] == ["unresolved-template"]
+
+
+def test_jinja_literals_in_models_a_table_variable_and_a_loop_over_changed_columns(
+    tmp_path: Path,
+):
+    """A model setting its table in a variable is rewritten like a table name; a loop over a
+    changed column of a source that moved as a whole (no edit in the model) is flagged."""
+    work = _write(
+        tmp_path / "p",
+        {
+            **_PROJECT,
+            "models/m.sql": (
+                "{% set src = 'acme-prod.shop_raw_eu.orders' %}\n"
+                "SELECT o.order_id, o.order_day FROM `{{ src }}` o\n"
+            ),
+            "models/n.sql": (
+                "{% for c in ['order_day'] %}\n"
+                "SELECT o.order_id, {{ c }} FROM {{ source('shop', 'orders') }} o\n"
+                "{% endfor %}\n"
+            ),
+        },
+    )
+    outcome = rewrite_repo(work, SHOP, write=True)
+    model = (work / "models/m.sql").read_text()
+    assert model.startswith("{% set src = 'acme-prod.shop_raw_eu_v2.orders' %}\n")
+    assert "FORMAT_DATE('%Y%m%d', o.order_date) AS order_day" in model
+    flags = {o.path: [(f.line, str(f.reason)) for f in o.result.flags] for o in outcome.files}
+    assert flags["models/m.sql"] == []
+    assert flags["models/n.sql"] == [(1, "unresolved-template")]
+    assert "the Jinja literal 'order_day'" in (work / "models/n.sql").read_text()

@@ -94,6 +94,7 @@ class DbtSession:
         # fragment key -> [(model, edits relative to the fragment, call, the model parsed)]
         self.fragment_uses: dict[str, list[tuple[str, frozenset, inline.Call, bool]]] = {}
         self.model_results: dict[str, RewriteResult] = {}  # models with inlined calls, raw
+        self.model_reads_migrated: dict[str, bool] = {}  # ...and whether they read a moved table
         self.switched: dict[tuple[str, str, str], list[str]] = {}  # entry -> files migrated
         self.kept: dict[tuple[str, str, str], list[str]] = {}  # entry -> files still on old
         self.var_renames: dict[tuple[str, str], str] = {}  # (project root, var) -> new value
@@ -173,8 +174,9 @@ class DbtSession:
                 bucket.setdefault(key, []).append(file.relative)
         if calls:
             self.model_results[file.relative] = raw
+            self.model_reads_migrated[file.relative] = bool(migrated)
         unplaced += self._relation_argument_flags(project, file.text, index)
-        extra = self.commenter.macro_argument_flags(raw) + unplaced
+        extra = self.commenter.macro_argument_flags(raw, bool(migrated)) + unplaced
         return self._finish(raw, extra)
 
     def _finish(self, result: RewriteResult, extra: list[Flag]) -> RewriteResult:
@@ -312,7 +314,9 @@ class DbtSession:
         for relative in sorted(redo):
             file = self.files[relative]
             raw = self.model_results[relative]
-            extra = self.commenter.macro_argument_flags(raw) + fragment_flags.get(relative, [])
+            reads_migrated = self.model_reads_migrated.get(relative, False)
+            extra = self.commenter.macro_argument_flags(raw, reads_migrated)
+            extra += fragment_flags.get(relative, [])
             done.append((file, "dbt-model", self._finish(raw, extra)))
         for relative in sorted(set(fragment_edits) | set(fragment_flags) - redo):
             file = self.files.get(relative)

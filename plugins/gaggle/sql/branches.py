@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ from gaggle.sql.edits import apply as apply_edits
 from gaggle.sql.engine import SqlRewriter, TemplateResolver
 from gaggle.sql.flag_comments import FlagCommenter
 from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
+from gaggle.sql.template_literals import CountingResolver, TableVariable, literals
 
 MAX_VARIANTS = 32
 _TAG = re.compile(
@@ -291,6 +293,7 @@ def _label(blocks: list[Block], pick: dict[str, int]) -> str:
 class _VariantRun:
     variant: Variant
     result: RewriteResult
+    table_asks: Counter[str] = field(default_factory=Counter)  # resolver asks per variable
 
     @property
     def parsed(self) -> bool:
@@ -398,46 +401,106 @@ class TemplatedRewriter(SqlRewriter):
     def rewrite_branches(
         self, text: str, resolve_template: TemplateResolver | None = None
     ) -> RewriteResult:
-        """Every branch rewritten, the edits merged; no comments added."""
+        """Every branch rewritten, the edits merged; no comments added. A Jinja variable set
+        to an old table's name and used only as a table name is rewritten too (see
+        template_literals): the variables that turn out to be used otherwise are dropped
+        and the file is rewritten again without them (their literals get flagged)."""
+        variables = (
+            self.commenter.literal_tables.variables(text, literals(text)) if "{%" in text else {}
+        )
+        while True:
+            result, runs = self._rewrite_variants(text, resolve_template, variables)
+            kept = {name: v for name, v in variables.items() if _only_tables(v, runs)}
+            if kept == variables:
+                break
+            variables = kept
+        if not variables:
+            return result
+        literal_edits = [
+            Edit(v.literal.start, v.literal.end, v.replacement, "template")
+            for v in variables.values()
+        ]
+        index = LineIndex(text)
+        changes = list(result.changes)
+        for edit in literal_edits:
+            line, column = index.position(edit.start)
+            before = text[edit.start : edit.end]
+            changes.append(Change(line, column, before, edit.text, edit.rule, edit.start, edit.end))
+        changes.sort(key=lambda c: (c.start, c.end))
+        edits = [Edit(c.start, c.end, c.after, c.rule) for c in changes]
+        return RewriteResult(text, apply_edits(text, edits), changes, list(result.flags))
+
+    def _rewrite_variants(
+        self,
+        text: str,
+        resolve_template: TemplateResolver | None,
+        variables: dict[str, TableVariable],
+    ) -> tuple[RewriteResult, list[_VariantRun]]:
+        whole = Variant(text, ())
         if not has_control_flow(text):
-            return self._rewrite_one(text, text, resolve_template)
+            run = self._rewrite_one(text, whole, resolve_template, variables)
+            return run.result, [run]
         try:
             renderings = variants(text)
         except TemplateStructureError as err:
             line, column = LineIndex(text).position(err.offset)
             flag = Flag(line, column, FlagReason.UNPARSEABLE, f"the template does not nest: {err}")
-            return RewriteResult(text, text, flags=[flag])
+            return RewriteResult(text, text, flags=[flag]), []
         if len(renderings) == 1 and not renderings[0].inactive:
-            return self._rewrite_one(text, text, resolve_template)
-        runs = [
-            _VariantRun(v, self._rewrite_one(text, v.text, resolve_template)) for v in renderings
-        ]
+            run = self._rewrite_one(text, whole, resolve_template, variables)
+            return run.result, [run]
+        runs = [self._rewrite_one(text, v, resolve_template, variables) for v in renderings]
         if not all(run.parsed for run in runs):
-            return _original_flags(text, runs)  # half a migration is worse than none
+            return _original_flags(text, runs), runs  # half a migration is worse than none
         changes, flags = merge(text, runs)
         edits = [Edit(c.start, c.end, c.after, c.rule) for c in changes]
-        return RewriteResult(text, apply_edits(text, edits), changes, flags)
+        return RewriteResult(text, apply_edits(text, edits), changes, flags), runs
 
     def _rewrite_one(
-        self, original: str, rendering: str, resolve_template: TemplateResolver | None
-    ) -> RewriteResult:
+        self,
+        original: str,
+        variant: Variant,
+        resolve_template: TemplateResolver | None,
+        variables: dict[str, TableVariable],
+    ) -> _VariantRun:
         """The engine on one rendering; if it does not parse because a macro stands where a
         select item list ends (`SELECT {{ header() }} ARRAY(...)`), again with a comma as
         the macro's last character (such macros emit `a, b,`). Offsets are the original's."""
         plain = super().rewrite
-        result = plain(rendering, resolve_template)
+        rendering = variant.text
+        resolver = CountingResolver(variables, resolve_template) if variables else None
+        result = plain(rendering, resolver or resolve_template)
         if not _unparseable(result):
-            return _on(original, result) if rendering != original else result
+            placed = _on(original, result) if rendering != original else result
+            return _VariantRun(variant, placed, resolver.calls if resolver else Counter())
         stand_in, spans = _comma_stand_ins(rendering)
         if not spans:
-            return result
-        retried = plain(stand_in, resolve_template)
+            return _VariantRun(variant, result)
+        resolver = CountingResolver(variables, resolve_template) if variables else None
+        retried = plain(stand_in, resolver or resolve_template)
         touches = any(
             c.start < b and a < max(c.end, c.start + 1) for c in retried.changes for a, b in spans
         )
         if _unparseable(retried) or touches:
-            return result
-        return _on(original, retried)
+            return _VariantRun(variant, result)
+        return _VariantRun(
+            variant, _on(original, retried), resolver.calls if resolver else Counter()
+        )
+
+
+def _only_tables(variable: TableVariable, runs: list[_VariantRun]) -> bool:
+    """Whether every rendered use of the variable is a table the engine read, in every
+    rendering (the engine asks the resolver once per table read through a template)."""
+    if not runs or not all(run.parsed for run in runs):
+        return False
+    for run in runs:
+        rendered = sum(1 for start, end in variable.uses if run.variant.renders(start, end))
+        if run.table_asks[variable.name] != rendered:
+            return False
+    # A use no rendering shows (a `{% set q %}...{% endset %}` body) was never checked.
+    return bool(variable.uses) and all(
+        any(run.variant.renders(start, end) for run in runs) for start, end in variable.uses
+    )
 
 
 _LIST_MACRO = re.compile(

@@ -22,11 +22,17 @@ from gaggle.spec import Migration
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.edits import apply as apply_edits
 from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
+from gaggle.sql.template_literals import LiteralTables, literals, not_sql
 
 _ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 TODO = "TODO(data-migration"
+# Tags whose literals can end up in the rendered SQL (not `if` conditions: those only test).
+_SET_BLOCK = re.compile(
+    r"\{%-?\s*set\s+(?P<name>\w+)\s*-?%\}(?P<body>.*?)\{%-?\s*endset\s*-?%\}", re.S
+)
+_RENDERING_TAG = re.compile(r"\{%-?\s*(?:for|set|macro|call|with)\b")
 SQL_KINDS = ("sql", "dbt-model", "dbt-macro")
 
 
@@ -49,13 +55,16 @@ class FlagCommenter:
             if changed
             else None
         )
+        self.literal_tables = LiteralTables(migration)
 
-    def macro_argument_flags(self, result: RewriteResult) -> list[Flag]:
-        """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column."""
+    def macro_argument_flags(self, result: RewriteResult, reads_old: bool = False) -> list[Flag]:
+        """A `{{ macro('...u.plan...') }}` in a file reading an old table names a renamed column.
+        `reads_old`: the caller knows the file reads a migrated table with no edit (a dbt
+        source that moved as a whole)."""
         text = result.original
-        reads_old = any(c.rule in ("table", "template") for c in result.changes)
+        reads_old = reads_old or any(c.rule in ("table", "template") for c in result.changes)
         if "{{" not in text or not reads_old or self.column_word is None:
-            return []  # only a file that reads a migrated table
+            return self.literal_flags(result, reads_old)  # columns: a file reading old only
         index = LineIndex(text)
         flags = []
         for expression in _EXPRESSION.finditer(text):
@@ -77,6 +86,75 @@ class FlagCommenter:
                     )
                 )
                 break
+        return flags + self.literal_flags(result, reads_old)
+
+    def literal_flags(self, result: RewriteResult, reads_old: bool) -> list[Flag]:
+        """Jinja literals the rewrite left: one naming an old table (always), one in a tag
+        naming a changed column (a `for` loop's list, a `set` list) in a file reading an
+        old table. Expressions' column literals are macro_argument_flags' above."""
+        text = result.original
+        if "{" not in text:
+            return []
+        edited = [(c.start, c.end) for c in result.changes if c.end > c.start]
+        index = LineIndex(text)
+        flags = []
+        flagged: set[int] = set()
+        for literal in literals(text):
+            if literal.template_start in flagged or not_sql(literal):
+                continue
+            if any(a <= literal.start and literal.end <= b for a, b in edited):
+                continue  # rewritten (a table variable): nothing left to say
+            line, col = index.position(literal.start)
+            table = self.literal_tables.mentions(literal.value)
+            if table is not None:
+                message = (
+                    f"the Jinja literal {literal.value!r} names the old table {table}; gaggle "
+                    "cannot tell how the template uses it (only a variable set once and used "
+                    "only as a table name is rewritten): point it at the new table by hand"
+                )
+            elif _RENDERING_TAG.match(literal.template) and reads_old and self.column_word:
+                found = self.column_word.search(literal.value)
+                if found is None:
+                    continue
+                column = found.group(1).lower()
+                message = (
+                    f"the Jinja literal {literal.value!r} names the column {column} of "
+                    f"{self.changed_columns[column]}, which the migration changes; the "
+                    "template renders it into the SQL, where gaggle does not edit it: "
+                    "update it by hand"
+                )
+            else:
+                continue
+            flagged.add(literal.template_start)
+            flags.append(Flag(line, col, FlagReason.UNRESOLVED_TEMPLATE, message))
+        return flags + self._set_block_flags(text, index, reads_old)
+
+    def _set_block_flags(self, text: str, index: LineIndex, reads_old: bool) -> list[Flag]:
+        """`{% set q %}...{% endset %}` bodies are rendered where `{{ q }}` stands, never in
+        place, so no rendering shows them to the engine: an old table named in one is
+        flagged, and so is a changed column when the file reads an old table and uses q."""
+        flags = []
+        for block in _SET_BLOCK.finditer(text):
+            body = _EXPRESSION.sub(" ", block.group("body"))
+            table = self.literal_tables.mentions(body)
+            used = re.search(r"\{\{-?\s*" + block.group("name") + r"\b", text)
+            found = self.column_word.search(body) if self.column_word else None
+            if table is not None:
+                message = (
+                    f"the set block {block.group('name')} names the old table {table}; "
+                    "gaggle does not rewrite SQL inside a set block: migrate it by hand"
+                )
+            elif found is not None and reads_old and used:
+                column = found.group(1).lower()
+                message = (
+                    f"the set block {block.group('name')} names the column {column} of "
+                    f"{self.changed_columns[column]}, which the migration changes, and is "
+                    "rendered into the SQL, where gaggle does not edit it: update it by hand"
+                )
+            else:
+                continue
+            line, col = index.position(block.start())
+            flags.append(Flag(line, col, FlagReason.UNRESOLVED_TEMPLATE, message))
         return flags
 
     def annotate(self, result: RewriteResult, extra: list[Flag] | None = None) -> RewriteResult:
