@@ -3,6 +3,7 @@ table, qualified where the frame needs it; USING joins on a renamed column becom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlglot import exp
@@ -74,6 +75,10 @@ def _templated_column(ctx: RewriteContext, frame: Frame, column: exp.Column) -> 
         # checks (gaggle.sql.flag_comments); a variable (`{{ params.dimension }}`) names a
         # column only the run knows.
         reads_old = reads_old and not any(_is_macro_call(ctx, name) for name in names)
+        # A literal, or a variable the file binds itself (`{% for c in [...] %}`,
+        # `{% set c = ... %}`), has its values in view: the template-literal pass
+        # (gaggle.sql.template_literals) flags the literals that name a changed column.
+        reads_old = reads_old and not any(_values_in_view(ctx, name) for name in names)
     if reads_old:
         ctx.flag_at(
             ident_span(column.parts),
@@ -87,6 +92,21 @@ def _templated_column(ctx: RewriteContext, frame: Frame, column: exp.Column) -> 
 def _is_macro_call(ctx: RewriteContext, name: str) -> bool:
     placeholder = ctx.placeholders.get(name)
     return placeholder is not None and placeholder.source.rstrip("}- \n").endswith(")")
+
+
+def _values_in_view(ctx: RewriteContext, name: str) -> bool:
+    placeholder = ctx.placeholders.get(name)
+    if placeholder is None:
+        return False
+    if re.fullmatch(r"""\{\{-?\s*(?:'[^']*'|"[^"]*")\s*-?\}\}""", placeholder.source.strip()):
+        return True  # a literal: its text is in view
+    variable = re.fullmatch(r"\{\{-?\s*(\w+)\s*-?\}\}", placeholder.source.strip())
+    if variable is None:
+        return False
+    binding = (
+        rf"\{{%-?\s*(?:for\s+(?:\w+\s*,\s*)*{variable.group(1)}\b|set\s+{variable.group(1)}\b)"
+    )
+    return re.search(binding, ctx.text) is not None
 
 
 def _resolve(ctx: RewriteContext, frame: Frame, column: exp.Column) -> Resolved | None:
