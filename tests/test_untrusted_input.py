@@ -273,6 +273,9 @@ def test_a_repo_whose_only_reference_is_in_a_non_utf8_file_needs_attention(tmp_p
     assert bucket_of(state) == "attention"
     assert "sql/report.sql (not UTF-8 text)" in state.attention
     assert "logo.png" not in state.attention
+    _commit_bytes(forge, "sql/report.sql", b"SELECT 1 -- caf\xc3\xa9\n")
+    assert steps.run(REPO).status == "no-change-needed"  # readable now: attention cleared
+    assert bucket_of(steps.ledger.get(MIGRATION.id, REPO)) == "no-change-needed"
 
 
 def test_unreadable_candidates_are_listed_in_the_outcome_and_the_pr_body(tmp_path: Path):
