@@ -500,3 +500,22 @@ def test_a_tree_github_truncates_is_listed_as_unread():
     assert found["status"] == "unreadable"
     state = steps.ledger.get(MIGRATION.id, REPO)
     assert "* (GitHub truncated the tree listing" in state.attention
+
+
+def test_a_deep_file_on_a_merged_default_branch_does_not_stop_the_sweep(tmp_path: Path):
+    forge = LocalForge(tmp_path / "forge")
+    ledger = scratch_ledger()
+    for name in ("acme/a-deep", "acme/b-fine"):
+        (forge.path(name) / "sql").mkdir(parents=True)
+        (forge.path(name) / "sql" / "q.sql").write_text("SELECT country FROM core.users_v1\n")
+        forge.init_repo(name)
+        steps = Steps(forge, MIGRATION, ledger, OfflineValidator(MIGRATION.catalog), log=print)
+        assert steps.run(name).status == "created"
+        forge.merge(name, forge.pull_request(name, MIGRATION.pull_request.branch).number)
+    root = forge.path("acme/a-deep")
+    (root / "deep.yaml").write_text(_deep_yaml(5000))
+    _git(root, "add", "deep.yaml")
+    _git(root, "-c", "user.name=dev", "-c", "user.email=d@x", "commit", "-qm", "deep")
+    result = sweep_migration(forge, MIGRATION, ledger)
+    assert result.verified == ["acme/b-fine"] and result.attention == ["acme/a-deep"]
+    assert "deep.yaml" in ledger.get(MIGRATION.id, "acme/a-deep").attention
