@@ -519,3 +519,14 @@ def test_a_deep_file_on_a_merged_default_branch_does_not_stop_the_sweep(tmp_path
     result = sweep_migration(forge, MIGRATION, ledger)
     assert result.verified == ["acme/b-fine"] and result.attention == ["acme/a-deep"]
     assert "deep.yaml" in ledger.get(MIGRATION.id, "acme/a-deep").attention
+
+
+def test_nesting_is_measured_without_a_parser_and_ignores_quotes_and_comments():
+    from gaggle.nesting import too_deep_at
+
+    deep = "a: 1\nb: " + "[" * 65 + "]" * 65 + "\n"
+    assert too_deep_at(deep) == 2
+    assert too_deep_at(deep, limit=65) is None
+    quoted = "a: '" + "[" * 100 + "'\nb: \"{{{" + "[" * 100 + '"  # ' + "{" * 100 + "\n"
+    assert too_deep_at(quoted) is None
+    assert too_deep_at('{"a": "\\" [[[", "b": [[1]]}') is None
