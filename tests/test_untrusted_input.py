@@ -273,6 +273,9 @@ def test_a_repo_whose_only_reference_is_in_a_non_utf8_file_needs_attention(tmp_p
     assert bucket_of(state) == "attention"
     assert "sql/report.sql (not UTF-8 text)" in state.attention
     assert "logo.png" not in state.attention
+    _commit_bytes(forge, "sql/report.sql", b"SELECT 1 -- caf\xc3\xa9\n")
+    assert steps.run(REPO).status == "no-change-needed"  # readable now: attention cleared
+    assert bucket_of(steps.ledger.get(MIGRATION.id, REPO)) == "no-change-needed"
 
 
 def test_unreadable_candidates_are_listed_in_the_outcome_and_the_pr_body(tmp_path: Path):
@@ -497,3 +500,33 @@ def test_a_tree_github_truncates_is_listed_as_unread():
     assert found["status"] == "unreadable"
     state = steps.ledger.get(MIGRATION.id, REPO)
     assert "* (GitHub truncated the tree listing" in state.attention
+
+
+def test_a_deep_file_on_a_merged_default_branch_does_not_stop_the_sweep(tmp_path: Path):
+    forge = LocalForge(tmp_path / "forge")
+    ledger = scratch_ledger()
+    for name in ("acme/a-deep", "acme/b-fine"):
+        (forge.path(name) / "sql").mkdir(parents=True)
+        (forge.path(name) / "sql" / "q.sql").write_text("SELECT country FROM core.users_v1\n")
+        forge.init_repo(name)
+        steps = Steps(forge, MIGRATION, ledger, OfflineValidator(MIGRATION.catalog), log=print)
+        assert steps.run(name).status == "created"
+        forge.merge(name, forge.pull_request(name, MIGRATION.pull_request.branch).number)
+    root = forge.path("acme/a-deep")
+    (root / "deep.yaml").write_text(_deep_yaml(5000))
+    _git(root, "add", "deep.yaml")
+    _git(root, "-c", "user.name=dev", "-c", "user.email=d@x", "commit", "-qm", "deep")
+    result = sweep_migration(forge, MIGRATION, ledger)
+    assert result.verified == ["acme/b-fine"] and result.attention == ["acme/a-deep"]
+    assert "deep.yaml" in ledger.get(MIGRATION.id, "acme/a-deep").attention
+
+
+def test_nesting_is_measured_without_a_parser_and_ignores_quotes_and_comments():
+    from gaggle.nesting import too_deep_at
+
+    deep = "a: 1\nb: " + "[" * 65 + "]" * 65 + "\n"
+    assert too_deep_at(deep) == 2
+    assert too_deep_at(deep, limit=65) is None
+    quoted = "a: '" + "[" * 100 + "'\nb: \"{{{" + "[" * 100 + '"  # ' + "{" * 100 + "\n"
+    assert too_deep_at(quoted) is None
+    assert too_deep_at('{"a": "\\" [[[", "b": [[1]]}') is None

@@ -236,24 +236,27 @@ class LedgerError(GaggleError):
 _CORRUPT = ("file is not a database", "database disk image is malformed")
 
 
+def _corrupt_ledger(context) -> None:
+    """A corrupt ledger is one line naming it and what to do, not a driver traceback."""
+    problem = str(context.original_exception)
+    if context.engine is not None and any(text in problem for text in _CORRUPT):
+        url = context.engine.url
+        raise LedgerError(
+            f"the ledger {url.database or url.render_as_string(True)} is not a valid database "
+            f"({problem}): restore it from a backup, or move it aside to start a new one "
+            "(gaggle creates it again; PR states are re-read from the forge on the next run "
+            "and sweep)"
+        ) from context.original_exception
+
+
 class Ledger:
     def __init__(self, url_or_engine: str | sa.Engine, clock: Callable[[], datetime] | None = None):
         self.engine = (
             sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
         self.clock = clock or (lambda: datetime.now(UTC))
-        sa.event.listen(self.engine, "handle_error", self._corrupt_ledger)
-
-    def _corrupt_ledger(self, context) -> None:
-        """A corrupt ledger is one line naming it and what to do, not a driver traceback."""
-        problem = str(context.original_exception)
-        if any(text in problem for text in _CORRUPT):
-            where = self.engine.url.database or self.engine.url.render_as_string(True)
-            raise LedgerError(
-                f"the ledger {where} is not a valid database ({problem}): restore it from a "
-                "backup, or move it aside to start a new one (gaggle creates it again; PR "
-                "states are re-read from the forge on the next run and sweep)"
-            ) from context.original_exception
+        if not sa.event.contains(self.engine, "handle_error", _corrupt_ledger):
+            sa.event.listen(self.engine, "handle_error", _corrupt_ledger)
 
     def migrate(self) -> int:
         """Apply the schema steps not applied yet; the schema version after."""

@@ -55,6 +55,7 @@ ORPHAN_COMMENT = (
 # Nothing for the later steps to do ("unreadable": no reference gaggle could read, but
 # candidate files it could not read, so a human must look).
 SETTLED = ("no-change-needed", "closed-orphan", "unreadable")
+UNREADABLE_ATTENTION = "gaggle could not read"
 MAX_DIFF_CHARS = 200_000  # the diff kept for the dashboard; the PR holds the full change
 
 
@@ -430,6 +431,7 @@ class Steps:
                          files_changed=0, manual_decisions=0, last_error="", **fields)  # fmt: skip
             return {"repo": repo, "status": "unreadable", "base_sha": base_sha}
         status = "no-change-needed"
+        fields = {**self._cleared_unreadable(repo), **fields}
         existing = self.forge.pull_request(repo, self.branch_of(repo), detailed=False)
         if self.close_orphans and existing is not None and existing.state == "open":
             tables = ", ".join(str(p.old) for p in self.migration.tables)
@@ -439,11 +441,22 @@ class Steps:
         self._record(repo, status, {}, files_changed=0, manual_decisions=0, last_error="", **fields)
         return {"repo": repo, "status": status, "base_sha": base_sha}
 
+    def _cleared_unreadable(self, repo: str) -> dict:
+        """Clear an earlier run's unreadable-files attention once the files are readable."""
+        state = self.ledger.get(self.migration.id, repo)
+        stale = state is not None and state.attention.startswith(UNREADABLE_ATTENTION)
+        return {"attention": ""} if stale else {}
+
     def _rewrite_fields(self, work: _Work) -> dict:
         files = work.outcome.files
         unreadable = {s.path: s.reason for s in work.outcome.unreadable}
+        repo = str(work.outcome.repo)
         return {
-            **({"attention": unreadable_attention(unreadable)} if unreadable else {}),
+            **(
+                {"attention": unreadable_attention(unreadable)}
+                if unreadable
+                else self._cleared_unreadable(repo)
+            ),
             **(work.llm.ledger_fields() if work.llm else {}),
             "frameworks": ",".join(work.outcome.frameworks),
             "files_changed": sum(1 for f in files if f.result.changed),
@@ -585,7 +598,7 @@ def unreadable_attention(unreadable: dict[str, str]) -> str:
     listed = ", ".join(f"{path} ({why})" for path, why in sorted(unreadable.items())[:5])
     more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
     return (
-        f"gaggle could not read {len(unreadable)} candidate file(s), which may reference an "
+        f"{UNREADABLE_ATTENTION} {len(unreadable)} candidate file(s), which may reference an "
         f"old table: {listed}{more}; check them by hand"
     )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gaggle.errors import SpecError
 from gaggle.names import TableName
+from gaggle.nesting import MAX_DEPTH, too_deep_at
 
 # Legacy and standard SQL spellings, mapped to the standard SQL name.
 STANDARD_TYPES = {
@@ -219,32 +220,17 @@ def load_schema_file(path: Path, table: TableName) -> TableSchema:
     return TableSchema(table, _parse_fields(path, data, ""), path)
 
 
-MAX_JSON_DEPTH = 64  # BigQuery nests STRUCTs 15 levels deep at most (two JSON levels each)
-
-
 def _check_json_depth(path: Path, text: str) -> None:
     """Refuse nesting no schema has, before the recursive decoder meets it."""
-    depth, line, in_string, escaped = 0, 1, False, False
-    for char in text:
-        if in_string:
-            in_string = escaped or char != '"'
-            escaped = not escaped and char == "\\"
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise SpecError(
-                    path,
-                    line,
-                    "schema",
-                    f"is nested deeper than {MAX_JSON_DEPTH} levels",
-                    "use the output of `bq show --schema --format=prettyjson`",
-                )
-        elif char in "]}":
-            depth -= 1
-        if char == "\n":
-            line += 1
+    line = too_deep_at(text)
+    if line is not None:
+        raise SpecError(
+            path,
+            line,
+            "schema",
+            f"is nested deeper than {MAX_DEPTH} levels",
+            "use the output of `bq show --schema --format=prettyjson`",
+        )
 
 
 def _parse_fields(path: Path, items: list, prefix: str) -> tuple[Field, ...]:

@@ -27,6 +27,7 @@ from ruamel.yaml.events import (
 from gaggle.errors import SpecError
 from gaggle.mapping import ColumnRule, TablePair, read_mapping
 from gaggle.names import TableName
+from gaggle.nesting import too_deep_at
 from gaggle.schema import Catalog, TableSchema, load_schema_file
 
 MIGRATION_FILE = "migration.yaml"
@@ -201,6 +202,15 @@ def _read_yaml(path: Path) -> CommentedMap:
 def _check_depth(path: Path, text: str) -> None:
     """Refuse nesting deeper than a spec needs, before the (recursive) loader meets it:
     the parser's events come one by one, so even 3,000 levels cost no recursion."""
+    line = too_deep_at(text, MAX_YAML_DEPTH)
+    if line is not None:  # flow nesting: found without the parser, which slows down on it
+        raise SpecError(
+            path,
+            line,
+            "yaml",
+            f"is nested deeper than {MAX_YAML_DEPTH} levels",
+            "a migration spec needs a few levels: remove the nesting at that line",
+        )
     depth = 0
     for event in YAML(typ="rt").parse(text):
         if isinstance(event, MappingStartEvent | SequenceStartEvent):

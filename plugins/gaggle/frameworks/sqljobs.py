@@ -21,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 
 from gaggle.frameworks import config_roles
 from gaggle.frameworks.base import RepoFile, result_from_edits
+from gaggle.nesting import MAX_DEPTH, too_deep_at
 from gaggle.sql import RewriteResult, SqlRewriter
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.report import Flag, FlagReason
@@ -40,6 +41,8 @@ class ConfigRewriter:
         return self.engine.tables.mentions_qualified(text)
 
     def rewrite_yaml(self, text: str) -> RewriteResult:
+        if too_deep_at(text) is not None:
+            return _too_deep(text, "YAML")
         try:
             document = YAML(typ="rt").load(text)
         except YAMLError as err:
@@ -69,6 +72,8 @@ class ConfigRewriter:
         return result_from_edits(text, edits, flags)
 
     def rewrite_json(self, text: str) -> RewriteResult:
+        if too_deep_at(text) is not None:
+            return _too_deep(text, "JSON")
         try:
             json.loads(text)
         except json.JSONDecodeError as err:
@@ -143,11 +148,12 @@ def _after_anchor(text: str, start: int) -> int:
 
 
 def _too_deep(text: str, language: str) -> RewriteResult:
+    line = too_deep_at(text) or 1
     message = (
-        f"the {language} is nested too deep for gaggle to read; it is left unchanged: "
-        "migrate it by hand"
+        f"the {language} is nested too deep for gaggle to read (more than {MAX_DEPTH} levels "
+        f"at line {line}); it is left unchanged: migrate it by hand"
     )
-    return RewriteResult(text, text, flags=[Flag(1, 1, FlagReason.UNPARSEABLE, message)])
+    return RewriteResult(text, text, flags=[Flag(line, 1, FlagReason.UNPARSEABLE, message)])
 
 
 def _children(node) -> list:
