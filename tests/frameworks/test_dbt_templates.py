@@ -260,3 +260,26 @@ def test_jinja_literals_in_models_a_table_variable_and_a_loop_over_changed_colum
     assert flags["models/m.sql"] == []
     assert flags["models/n.sql"] == [(1, "unresolved-template")]
     assert "the Jinja literal 'order_day'" in (work / "models/n.sql").read_text()
+
+
+def test_a_config_whose_string_argument_holds_a_template_still_parses(tmp_path: Path):
+    """`{{ config(pre_hook="{{ m() }}" if var('x', false) else "") }}` (seen in a public GA4
+    package): the `}}` inside the string does not end the expression, so the model is masked
+    whole, parses and gets its column rewrites instead of an `unparseable` flag."""
+    config = (
+        '{{\n  config(\n    pre_hook="{{ pkg.prepare() }}" if var(\'split\', false) else "",\n'
+        "    materialized='incremental',\n  )\n}}\n"
+    )
+    work = _write(
+        tmp_path / "p",
+        {
+            **_PROJECT,
+            "models/m.sql": config
+            + "SELECT o.order_id, o.order_day FROM {{ source('shop', 'orders') }} o\n",
+        },
+    )
+    outcome = rewrite_repo(work, SHOP, write=True)
+    model = (work / "models/m.sql").read_text()
+    assert model.startswith(config)
+    assert "FORMAT_DATE('%Y%m%d', o.order_date) AS order_day" in model
+    assert not [f for o in outcome.files for f in o.result.flags]

@@ -40,11 +40,10 @@ from gaggle.sql.engine import SqlRewriter, TemplateResolver
 from gaggle.sql.flag_comments import FlagCommenter
 from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
 from gaggle.sql.template_literals import CountingResolver, TableVariable, literals
+from gaggle.sql.templates import TAG
 
 MAX_VARIANTS = 32
-_TAG = re.compile(
-    r"\{#.*?#\}|\{%-?\s*(?P<raw>raw)\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{%.*?%\}", re.S
-)
+_TAG = re.compile(r"\{#.*?#\}|\{%-?\s*(?P<raw>raw)\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|" + TAG, re.S)
 _KEYWORD = re.compile(r"\{%-?\s*(\w+)(.*?)-?%\}", re.S)
 _SET_BLOCK = re.compile(r"^[\w\s,]+$")  # `{% set x %}` (no `=`) opens a block
 

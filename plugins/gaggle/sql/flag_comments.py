@@ -23,9 +23,10 @@ from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.edits import apply as apply_edits
 from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
 from gaggle.sql.template_literals import LiteralTables, literals, not_sql
+from gaggle.sql.templates import EXPRESSION
 
 _ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
-_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+_EXPRESSION = re.compile(EXPRESSION, re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 TODO = "TODO(data-migration"
 # Tags whose literals can end up in the rendered SQL (not `if` conditions: those only test).

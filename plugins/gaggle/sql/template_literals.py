@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from gaggle.names import TableName
 from gaggle.spec import Migration
 from gaggle.sql.engine import TemplateResolver, TemplateTable
+from gaggle.sql.templates import EXPRESSION, TAG
 
 # Templates the SQL sees: raw blocks and comments are skipped (their text is not Jinja code).
 _TEMPLATE = re.compile(
-    r"\{#.*?#\}|\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}", re.S
+    r"\{#.*?#\}|\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}|" + EXPRESSION + "|" + TAG, re.S
 )
 _STRING = re.compile(r"'(?P<single>[^'\\\n]*)'|\"(?P<double>[^\"\\\n]*)\"")
 _SET_LITERAL = re.compile(

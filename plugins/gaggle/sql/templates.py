@@ -11,7 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# A quoted string inside a template is skipped whole, as Jinja's lexer does: the `}}` in
+# `{{ config(pre_hook="{{ m() }}") }}` does not end the expression. If the quotes do not
+# pair up, the first closing delimiter ends it, as before.
+_JINJA_STRING = r"'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\""
+EXPRESSION = r"\{\{(?:[^'\"}]|\}(?!\})|" + _JINJA_STRING + r")*\}\}|\{\{.*?\}\}"
+TAG = r"\{%(?:[^'\"%]|%(?!\})|" + _JINJA_STRING + r")*%\}|\{%.*?%\}"
+_TEMPLATE = re.compile(EXPRESSION + "|" + TAG + r"|\{#.*?#\}", re.DOTALL)
 PLACEHOLDER_PREFIX = "__gj"
 # Expressions that render to nothing or to whole statements: masked as comments.
 _STATEMENT_LEVEL = re.compile(r"^\{\{-?\s*(config|log|print|set_sql_header)\s*\(")
