@@ -283,3 +283,52 @@ def test_a_config_whose_string_argument_holds_a_template_still_parses(tmp_path: 
     assert model.startswith(config)
     assert "FORMAT_DATE('%Y%m%d', o.order_date) AS order_day" in model
     assert not [f for o in outcome.files for f in o.result.flags]
+
+
+def _events_migration(folder: Path):
+    """A date-sharded table renamed in place: analytics.events_* -> analytics.events_v2_*."""
+    import json
+
+    column = {"type": "STRING", "mode": "NULLABLE"}
+    (folder / "schemas").mkdir(parents=True)
+    for table, name in (("events_*", "event_name"), ("events_v2_*", "name")):
+        schema = [{"name": "user_id", **column}, {"name": name, **column}]
+        (folder / "schemas" / f"acme-prod.analytics.{table}.json").write_text(json.dumps(schema))
+    (folder / "migration.yaml").write_text(
+        "id: events_v2\ntitle: t\nguide_url: https://wiki.example.com/events-v2\n"
+        "tables:\n  - old: acme-prod.analytics.events_*\n    new: acme-prod.analytics.events_v2_*\n"
+        "mapping: mapping.csv\n"
+    )
+    (folder / "mapping.csv").write_text(
+        "old_table,old_column,new_expression,action,note\n"
+        "acme-prod.analytics.events_*,user_id,user_id,map,\n"
+        "acme-prod.analytics.events_*,event_name,name,map,renamed\n"
+    )
+    return load_migration(folder)
+
+
+def test_a_source_table_named_apart_from_its_sharded_identifier_never_gets_a_glob_name(
+    tmp_path: Path,
+):
+    """`name: events` with `identifier: events_*` (the GA4 package's source): the entry and
+    the source() calls get `events_v2`, not the wildcard `events_v2_*` as a dbt name."""
+    migration = _events_migration(tmp_path / "events_v2")
+    work = _write(
+        tmp_path / "p",
+        {
+            "dbt_project.yml": "name: 'p'\nconfig-version: 2\n",
+            "models/src.yml": (
+                "version: 2\nsources:\n  - name: ga4\n    database: acme-prod\n"
+                "    schema: analytics\n    tables:\n      - name: events\n"
+                "        identifier: events_* # all shards\n"
+            ),
+            "models/m.sql": "SELECT e.event_name FROM {{ source('ga4', 'events') }} e\n",
+        },
+    )
+    outcome = rewrite_repo(work, migration, write=True)
+    assert not [f for o in outcome.files for f in o.result.flags]
+    assert (work / "models/m.sql").read_text() == (
+        "SELECT e.name AS event_name FROM {{ source('ga4', 'events_v2') }} e\n"
+    )
+    sources = (work / "models/src.yml").read_text()
+    assert "      - name: events_v2\n        identifier: events_v2_* # all shards\n" in sources

@@ -364,10 +364,11 @@ class DbtSession:
                         template[:source_start]
                         + self._new_source_name(entry, new)
                         + template[source_end:start]
-                        + new.table
+                        + self._new_entry_name(entry, old, new)
                         + template[end:],
                     )
-            return TemplateTable(old, template[:start] + new.table + template[end:])
+            name = self._new_entry_name(entry, old, new)
+            return TemplateTable(old, template[:start] + name + template[end:])
         match = _VAR.search(template)
         if match and match["name"] in project.vars:
             value = project.vars[match["name"]]
@@ -458,6 +459,15 @@ class DbtSession:
 
     def _new_source_name(self, entry: SourceTable, new: TableName) -> str:
         return f"{entry.source}_{new.dataset}"
+
+    @staticmethod
+    def _new_entry_name(entry: SourceTable, old: TableName, new: TableName) -> str:
+        """The table name source() calls use once the entry points at the new table: the new
+        table's own name, except that an entry named apart from a sharded identifier
+        (`name: events`, `identifier: events_*`) never becomes a glob (`events_v2_*`)."""
+        if "*" in entry.name or entry.name.lower() == old.table.lower():
+            return new.table
+        return new.table.rstrip("*").rstrip("_") or new.table
 
     def _mentioned_table(self, text: str) -> TableName | None:
         """An old table a var's value mentions without being just its name."""
@@ -668,7 +678,9 @@ class DbtSession:
         self, text: str, index: LineIndex, entry: SourceTable, old: TableName
     ) -> tuple[list[Edit], list[Flag]]:
         new = self.engine.new_for[old]
-        edits = [self._value_edit(text, index, entry.node, "name", new.table)]
+        edits = [
+            self._value_edit(text, index, entry.node, "name", self._new_entry_name(entry, old, new))
+        ]
         raw_identifier = entry.raw.get("identifier", "")
         if "identifier" in entry.node and not locations.is_template(raw_identifier):
             edits.append(self._value_edit(text, index, entry.node, "identifier", new.table))
