@@ -108,3 +108,15 @@ def test_package_macros_render_under_their_name_as_dbt_defines_them():
     # dispatch, a package macro calling its own package by name, dbt's `do` tag; a macro
     # that needs the warehouse renders as a NULL stand-in on both sides
     assert compiled.sql.strip() == "select (x * 100) * 2 as y, NULL as z"
+
+
+def test_project_macros_are_reachable_under_the_project_name():
+    """A package calls its own macros as `ga4.base_select()` (the GA4 package does); dbt
+    puts the root project's macros under its name, so the fast renderer must too."""
+    macros = (
+        "{% macro cols() %}{{ return(adapter.dispatch('cols', 'growth')()) }}{% endmacro %}\n"
+        "{% macro default__cols() %}a, {{ growth.tail() }}{% endmacro %}\n"
+        "{% macro tail() %}b{% endmacro %}\n"
+    )
+    compiled = _renderer(macros).compile("m", "select {{ growth.cols() }} from t")
+    assert compiled.sql.strip() == "select a, b from t"

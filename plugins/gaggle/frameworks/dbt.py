@@ -74,6 +74,7 @@ class DbtProject:
     vars: dict[str, str] = field(default_factory=dict)
     sources: list[SourceTable] = field(default_factory=list)
     all_vars: dict[str, object] = field(default_factory=dict)  # any type: lists, numbers
+    name: str = ""  # dbt_project.yml's name: its macros are also reachable as `name.macro()`
 
 
 class DbtSession:
@@ -815,7 +816,8 @@ def _read_project(file: RepoFile) -> DbtProject | None:
     if isinstance(scoped, dict):
         everything.update({str(k): v for k, v in scoped.items()})
     variables = {k: v for k, v in everything.items() if isinstance(v, str)}
-    return DbtProject(root, paths, variables, all_vars=everything)
+    name = str(document.get("name") or "")
+    return DbtProject(root, paths, variables, all_vars=everything, name=name)
 
 
 def _source_file(project: DbtProject, relative: str) -> bool:

@@ -96,6 +96,9 @@ class DbtRenderer:
         context["adapter"] = {"dispatch": dispatch}
         context["return"] = lambda value=None: "" if value is None else value
         namespaces = {package: _Package(package) for package in self.packages}
+        own = self.project.name
+        if own and own not in namespaces and self.macros:  # `ga4.base_select()`, as dbt allows
+            namespaces[own] = _Package(own, own=True)
         context.update(namespaces)
         for package, text in self.packages.items():
             module = self.environment.from_string(_as_jinja(text)).make_module(dict(context))
@@ -104,6 +107,8 @@ class DbtRenderer:
         if self.macros:
             module = self.environment.from_string(_as_jinja(self.macros)).make_module(dict(context))
             modules.insert(0, module)
+            if own in namespaces and namespaces[own].own:
+                namespaces[own].module = module
             for name in dir(module):
                 if not name.startswith("_"):
                     context[name] = getattr(module, name)
@@ -175,8 +180,9 @@ class _Package:
     or needs dbt internals the fast renderer lacks) renders as a NULL stand-in, the same
     on both sides of the comparison, and is remembered in `stand_ins`."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, own: bool = False) -> None:
         self.name = name
+        self.own = own  # the project's own macros under its name: failures are not hidden
         self.module: object | None = None
         self.stand_ins: list[str] = []
 
@@ -186,6 +192,8 @@ class _Package:
         found = getattr(self.module, macro, None)
         if found is None:
             raise AttributeError(f"{self.name}.{macro}")
+        if self.own:
+            return found
 
         def call(*args: object, **kwargs: object) -> object:
             try:
