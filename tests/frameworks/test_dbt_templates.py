@@ -332,3 +332,31 @@ def test_a_source_table_named_apart_from_its_sharded_identifier_never_gets_a_glo
     )
     sources = (work / "models/src.yml").read_text()
     assert "      - name: events_v2\n        identifier: events_v2_* # all shards\n" in sources
+
+
+def test_a_branch_the_original_cannot_compile_either_is_not_a_problem_of_the_rewrite(
+    tmp_path: Path,
+):
+    """Every Jinja branch is rendered, also `{% if var('extra', 'none') != 'none' %}` that
+    calls `var('extra')` with no default (a var a package leaves to its users, seen in the
+    GA4 package): the original fails there exactly as the rewrite does, which says nothing
+    about the rewrite. The other branch is still checked, and a new failure still counts."""
+    work = _write(
+        tmp_path / "p",
+        {
+            **_PROJECT,
+            "models/m.sql": (
+                "SELECT o.order_id{% if var('extra', 'none') != 'none' %}, {{ var('extra') }}"
+                "{% endif %} FROM {{ source('shop', 'orders') }} o\n"
+            ),
+        },
+    )
+    offline = OfflineValidator(SHOP.catalog)
+    results = validate_repo(work, SHOP, offline)
+    assert [r for r in results if not r.verdict.ok] == []
+    unreachable = [r for r in results if any("does not compile" in w for w in r.verdict.warnings)]
+    assert (
+        len(unreachable) == 1
+        and "var('extra') is not defined" in unreachable[0].verdict.warnings[0]
+    )
+    assert len([r for r in results if r.verdict.ok and not r.verdict.warnings]) == 1
