@@ -296,7 +296,7 @@ def _unrenderable_branch(
         after_renderer.compile(Path(path).stem, after, incremental)
     except CompileError as after_err:
         if str(after_err) == str(err):
-            where = f"in the branch {label}" if label else "here"
+            where = "in this branch" if label else "here"
             warning = f"not checkable: the original does not compile {where} either: {err}"
             return StatementResult(path, 1, Verdict(True, warnings=[warning]), label)
     return _compile_failure(path, f"cannot compile the model: {err}")
