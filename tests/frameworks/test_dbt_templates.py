@@ -360,3 +360,25 @@ def test_a_branch_the_original_cannot_compile_either_is_not_a_problem_of_the_rew
         and "var('extra') is not defined" in unreachable[0].verdict.warnings[0]
     )
     assert len([r for r in results if r.verdict.ok and not r.verdict.warnings]) == 1
+
+
+def test_a_config_naming_an_output_column_is_not_flagged_but_a_hook_is(tmp_path: Path):
+    """`config(cluster_by=['order_day'])` names the model's own output column, which the
+    rewrite keeps (`... AS order_day`): no flag (the GA4 package clusters on event_name).
+    A hook is SQL gaggle does not rewrite: a changed column in it is still flagged."""
+    select = "SELECT o.order_id, o.order_day FROM {{ source('shop', 'orders') }} o\n"
+    work = _write(
+        tmp_path / "p",
+        {
+            **_PROJECT,
+            "models/m.sql": "{{ config(cluster_by=['order_day'], unique_key='order_day') }}\n"
+            + select,
+            "models/n.sql": "{{ config(post_hook=\"delete from t where order_day = '1'\") }}\n"
+            + select,
+        },
+    )
+    outcome = rewrite_repo(work, SHOP, write=True)
+    flags = {o.path: [str(f.reason) for f in o.result.flags] for o in outcome.files}
+    assert flags["models/m.sql"] == []
+    assert flags["models/n.sql"] == ["unresolved-template"]
+    assert "FORMAT_DATE('%Y%m%d', o.order_date) AS order_day" in (work / "models/m.sql").read_text()

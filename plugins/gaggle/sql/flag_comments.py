@@ -27,6 +27,7 @@ from gaggle.sql.templates import EXPRESSION
 
 _ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
 _EXPRESSION = re.compile(EXPRESSION, re.S)
+_CONFIG = re.compile(r"\{\{-?\s*config\s*\(")
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 TODO = "TODO(data-migration"
 # Tags whose literals can end up in the rendered SQL (not `if` conditions: those only test).
@@ -74,6 +75,11 @@ class FlagCommenter:
                 found = self.column_word.search(value)
                 if found is None or "source(" in expression.group(0):
                     continue
+                if (
+                    _CONFIG.match(expression.group(0))
+                    and value.strip().lower() == found.group(1).lower()
+                ):
+                    continue  # cluster_by/unique_key: the model's output column, kept by an alias
                 column = found.group(1).lower()
                 line, col = index.position(expression.start())
                 flags.append(
