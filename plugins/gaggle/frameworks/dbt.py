@@ -117,6 +117,8 @@ class DbtSession:
             return "dbt-project"  # rewritten in finish(), once every model has been seen
         if _source_file(project, file.relative):
             return "dbt-yaml"
+        if name.endswith(".json") and '"dbt_schema_version"' in file.text[:500]:
+            return "dbt-artifact"  # manifest.json & co.: dbt's own output, never edited
         if file.relative.endswith(".sql") and any(
             file.relative.startswith(_join(project.root, p) + "/") for p in project.paths
         ):
