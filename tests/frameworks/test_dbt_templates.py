@@ -405,3 +405,23 @@ def test_generated_dbt_artifacts_are_not_taken_for_job_configs(tmp_path: Path):
     assert (work / "docs/manifest.json").read_text() == manifest
     (artifact,) = [o for o in outcome.files if o.path == "docs/manifest.json"]
     assert artifact.kind == "dbt-artifact" and not artifact.result.flags
+
+
+def test_a_var_left_on_a_moved_table_names_the_columns_that_change(tmp_path: Path):
+    """Fivetran packages read a source through `{{ var('orders') }}` and fill the columns a
+    table lacks with NULLs (`fill_staging_columns`): repointing the var by hand, as the flag
+    asks, would silently NULL the renamed columns, so the flag names them."""
+    sources = _PROJECT["models/sources.yml"] + "      - name: refunds\n"
+    project = _PROJECT["dbt_project.yml"] + "  orders: \"{{ source('shop', 'orders') }}\"\n"
+    work = _write(
+        tmp_path / "p",
+        {
+            "dbt_project.yml": project,
+            "models/sources.yml": sources,
+            "models/m.sql": "SELECT * FROM {{ var('orders') }}\n",
+        },
+    )
+    outcome = rewrite_repo(work, SHOP, write=True)
+    (flag,) = [f for o in outcome.files if o.path == "models/m.sql" for f in o.result.flags]
+    assert "point it at acme-prod.shop_raw_eu_v2.orders by hand" in flag.message
+    assert "its columns amount_usd, order_day change" in flag.message

@@ -141,11 +141,20 @@ def _register_template(
         return
     span = (placeholder.start, placeholder.end)
     if resolved.replacement is None:
+        changed = sorted(
+            {
+                rule.path[0]
+                for rule in ctx.engine.migration.rules
+                if rule.old_table == resolved.table
+                and (rule.action != "map" or rule.expression != ".".join(rule.path))
+            }
+        )
+        columns = f" (its columns {', '.join(changed)} change too)" if changed else ""
         ctx.flag_at(
             span,
             FlagReason.UNRESOLVED_TEMPLATE,
             f"{placeholder.source} reads {resolved.table}; point it at "
-            f"{ctx.engine.new_for[resolved.table]} by hand",
+            f"{ctx.engine.new_for[resolved.table]} by hand{columns}",
         )
         return
     ctx.edit(span, resolved.replacement, "template")
