@@ -425,3 +425,37 @@ def test_a_var_left_on_a_moved_table_names_the_columns_that_change(tmp_path: Pat
     (flag,) = [f for o in outcome.files if o.path == "models/m.sql" for f in o.result.flags]
     assert "point it at acme-prod.shop_raw_eu_v2.orders by hand" in flag.message
     assert "its columns amount_usd, order_day change" in flag.message
+
+
+def test_validate_base_does_not_render_a_dbt_macro_as_a_sql_job(tmp_path: Path):
+    """`validate --base` on a hand edit of a dbt macro (`{% do %}`, a dbt tag): it was
+    rendered as an Airflow SQL job and failed ("unknown tag 'do'"). A macro is not a
+    statement; its models compile with the edited macro on both sides under --base, so the
+    edit is said to be unvalidated instead of a false problem."""
+    import subprocess
+
+    from gaggle.validation.repo import validate_against_base
+
+    macro = "{% macro m() %}{% do log('x') %}o.order_day{% endmacro %}\n"
+    work = _write(
+        tmp_path / "p",
+        {
+            **_PROJECT,
+            "macros/m.sql": macro,
+            "models/x.sql": "SELECT {{ m() }} FROM {{ source('shop', 'orders') }} o\n",
+        },
+    )
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@e.com", *args],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "before")
+    (work / "macros/m.sql").write_text(macro.replace("o.order_day", "o.order_date"))
+    results = validate_against_base(work, "main", SHOP, OfflineValidator(SHOP.catalog))
+    (result,) = [r for r in results if r.path == "macros/m.sql"]
+    assert result.verdict.ok and "not validated" in result.verdict.warnings[0]
