@@ -70,14 +70,15 @@ class TableMatcher:
     def templated_match(self, parts: list[str], placeholders: list[str]) -> TableName | None:
         """The old table a name partly built by templates may stand for: each placeholder
         may render to anything, the rest must spell the old table's parts (`p.core.{{ t }}`
-        may be `p.core.users_v1`; `p.other.{{ t }}` is not)."""
+        may be `p.core.users_v1`; `p.other.{{ t }}` is not). The dataset must be written:
+        `{{ ds }}.{{ t }}` may be any table, so flagging it would flag every such file."""
         ordered = sorted(placeholders, key=len, reverse=True)
         patterns = []
         for part in parts:
             pieces = re.split("(" + "|".join(map(re.escape, ordered)) + ")", part.lower())
             patterns.append("".join(".*" if p in ordered else re.escape(p) for p in pieces))
-        if len(parts) not in (2, 3):
-            return None  # a bare name depends on the default dataset: flagged elsewhere
+        if len(parts) not in (2, 3) or not patterns[-2].replace(".*", ""):
+            return None  # no dataset written: it may be any table at all
         for old in self.new_for:
             written = [old.project, old.dataset, old.table.rstrip("*")][-len(parts) :]
             if all(

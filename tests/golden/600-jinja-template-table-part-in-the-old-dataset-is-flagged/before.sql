@@ -7,6 +7,7 @@ SELECT user_id FROM core.{{ var('users_table') }};
 
 SELECT user_id FROM `acme-prod.core.users_{{ params.suffix }}`;
 
--- Another dataset, or a name the old table cannot have: not flagged.
+-- Another dataset, a name the old table cannot have, no dataset written: not flagged.
 SELECT user_id FROM `acme-prod.billing.{{ params.table }}`;
-SELECT user_id FROM `acme-prod.core.events_{{ ds_nodash }}`
+SELECT user_id FROM `acme-prod.core.events_{{ ds_nodash }}`;
+SELECT user_id FROM `acme-prod.{{ params.dataset }}.{{ params.table }}`
