@@ -87,3 +87,9 @@ def test_an_expression_where_a_value_stands_is_masked_as_a_value():
     assert result.text == text.replace("email", "email_address AS email").replace(
         "users_v1", "users_v2"
     )
+
+
+def test_a_self_reference_naming_a_function_stays_a_name():
+    text = "CREATE OR REPLACE FUNCTION ${self()}(x INT64) AS (\n  x + 1\n);\n"
+    masked, _ = mask(text)
+    assert masked.startswith("CREATE OR REPLACE FUNCTION _df0_____(x INT64)")

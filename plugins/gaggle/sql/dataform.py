@@ -26,7 +26,8 @@ _SQL_BLOCKS = ("pre_operations", "post_operations")
 # `AND ...`)}`), masked as a comment.
 _VALUE_BEFORE = re.compile(
     r"(?:[=<>(,+\-*/|.`]|\b(?:FROM|JOIN|SELECT|WHERE|AND|OR|ON|BY|IN|THEN|ELSE|WHEN|NOT|IS|"
-    r"BETWEEN|LIKE|TABLE|INTO|UPDATE|USING|DISTINCT|RETURN|CASE))\s*\Z",
+    r"BETWEEN|LIKE|TABLE|INTO|UPDATE|USING|DISTINCT|RETURN|CASE|FUNCTION|PROCEDURE|VIEW|"
+    r"EXISTS|CALL|MERGE))\s*\Z",
     re.I,
 )
 
