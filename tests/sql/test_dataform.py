@@ -95,3 +95,19 @@ def test_a_self_reference_naming_a_function_stays_a_name():
     masked, _ = mask(text)
     assert masked.startswith("CREATE OR REPLACE FUNCTION _df0_    (x INT64)")
     assert sqlglot.parse_one(masked, read="bigquery") is not None
+
+
+def test_validate_checks_the_sql_of_an_edited_sqlx_file():
+    from gaggle.validation.offline import OfflineValidator
+    from gaggle.validation.repo import validate_edits
+
+    config = 'config { type: "view" }\n'
+    base = {"definitions/a.sqlx": config + "SELECT u.signup_ms\nFROM `acme-prod.core.users_v1` u\n"}
+    wrong = {
+        "definitions/a.sqlx": config
+        + "SELECT u.signup_at AS signup_ms\nFROM `acme-prod.core.users_v2` u\n"
+    }
+    results = validate_edits(MIGRATION, base, wrong, OfflineValidator(MIGRATION.catalog))
+    assert [(r.path, r.verdict.problems) for r in results] == [
+        ("definitions/a.sqlx", ["signup_ms changes from signup_ms INT64 to signup_ms TIMESTAMP"])
+    ]
