@@ -29,7 +29,7 @@ SKIPPED_DIRS = {
     "__pycache__": "build output",
     "logs": "dbt logs",
 }
-TEXT_SUFFIXES = {".sql", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc"}
+TEXT_SUFFIXES = {".sql", ".sqlx", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc"}
 MAX_BYTES = 1_000_000
 Progress = Callable[[int, int], None]
 

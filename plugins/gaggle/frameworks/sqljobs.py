@@ -22,7 +22,7 @@ from ruamel.yaml.error import YAMLError
 from gaggle.frameworks import config_roles
 from gaggle.frameworks.base import RepoFile, result_from_edits
 from gaggle.nesting import MAX_DEPTH, too_deep_at
-from gaggle.sql import RewriteResult, SqlRewriter
+from gaggle.sql import RewriteResult, SqlRewriter, dataform
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.report import Flag, FlagReason
 
@@ -230,6 +230,8 @@ class SqlJobsSession:
         suffix = Path(file.relative).suffix.lower()
         if suffix == ".sql":
             return "sql"
+        if suffix == ".sqlx":
+            return "dataform-sqlx"
         if suffix in (".yml", ".yaml", ".json") and self.configs.mentions_old_table(file.text):
             return "job-config"
         return None
@@ -238,6 +240,8 @@ class SqlJobsSession:
         suffix = Path(file.relative).suffix.lower()
         if suffix == ".sql":
             return self.engine.rewrite(file.text)
+        if suffix == ".sqlx":
+            return dataform.rewrite_sqlx(self.engine, file.text)
         if suffix == ".json":
             return self.configs.rewrite_json(file.text)
         return self.configs.rewrite_yaml(file.text)

@@ -104,16 +104,22 @@ def _register_tables(ctx: RewriteContext, statement: exp.Expr) -> None:
 def _templated_old_name(ctx: RewriteContext, table: exp.Table, span: tuple[int, int]) -> bool:
     """A table name partly built by a template (`p.{{ ds }}.users_v1`): cannot be placed."""
     names = [p.name.lower() for p in table.parts]
-    templated = any(
-        ph in name for name in names for ph in ctx.placeholders if ph.startswith("__gj")
-    )
-    if not templated or names[-1] not in ctx.engine.tables.old_table_words:
+    used = [ph for ph in ctx.placeholders if any(ph in name for name in names)]
+    if not used:
         return False
-    ctx.flag_at(
-        span,
-        FlagReason.UNRESOLVED_TEMPLATE,
-        "a template builds part of this old table's name; migrate it by hand",
-    )
+    if names[-1] in ctx.engine.tables.old_table_words:
+        message = "a template builds part of this old table's name; migrate it by hand"
+    else:
+        old = ctx.engine.tables.templated_match(names, used)
+        if old is None:
+            return False
+        written = ctx.text[span[0] : span[1]]
+        message = (
+            f"the template in {written} builds the table name and may render to the old "
+            f"table {old}; gaggle cannot render it: if it does, point it at "
+            f"{ctx.engine.new_for[old]} by hand"
+        )
+    ctx.flag_at(span, FlagReason.UNRESOLVED_TEMPLATE, message)
     return True
 
 

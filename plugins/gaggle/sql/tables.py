@@ -42,6 +42,15 @@ class TableMatcher:
             ),
             re.IGNORECASE,
         )
+        # An old table's dataset followed by a table name a template builds
+        # (`core.{{ var('t') }}`, `core.users_{{ suffix }}`): it may name the old table.
+        self._templated_table = re.compile(
+            "|".join(
+                rf"(?<![\w-]){re.escape(old.dataset)}`?\s*\.\s*`?[\w-]*\{{\{{"
+                for old in self.new_for
+            ),
+            re.IGNORECASE,
+        )
         # A qualified spelling: dataset.table at least, each part optionally backticked, or
         # inside a backticked whole (`p.d.t`); a bare table name is a word, not a reference.
         self._qualified = re.compile(
@@ -56,7 +65,27 @@ class TableMatcher:
 
     def may_mention(self, text: str) -> bool:
         """Whether text spells an old table's name in any form (cheap; before parsing)."""
-        return bool(self._any_spelling.search(text))
+        return bool(self._any_spelling.search(text) or self._templated_table.search(text))
+
+    def templated_match(self, parts: list[str], placeholders: list[str]) -> TableName | None:
+        """The old table a name partly built by templates may stand for: each placeholder
+        may render to anything, the rest must spell the old table's parts (`p.core.{{ t }}`
+        may be `p.core.users_v1`; `p.other.{{ t }}` is not). The dataset must be written:
+        `{{ ds }}.{{ t }}` may be any table, so flagging it would flag every such file."""
+        ordered = sorted(placeholders, key=len, reverse=True)
+        patterns = []
+        for part in parts:
+            pieces = re.split("(" + "|".join(map(re.escape, ordered)) + ")", part.lower())
+            patterns.append("".join(".*" if p in ordered else re.escape(p) for p in pieces))
+        if len(parts) not in (2, 3) or not patterns[-2].replace(".*", ""):
+            return None  # no dataset written: it may be any table at all
+        for old in self.new_for:
+            written = [old.project, old.dataset, old.table.rstrip("*")][-len(parts) :]
+            if all(
+                re.fullmatch(p, w.lower(), re.S) for p, w in zip(patterns, written, strict=True)
+            ):
+                return old
+        return None
 
     def mentions_qualified(self, text: str) -> bool:
         """Whether text names an old table with its dataset (full, short, legacy `p:d.t`,

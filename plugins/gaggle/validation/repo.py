@@ -26,7 +26,7 @@ from gaggle.frameworks.dbt_compile import CompiledModel, CompileError, DbtRender
 from gaggle.frameworks.dbt_core import DbtCoreProject, catalog_columns, dbt_python
 from gaggle.repo import RepoOutcome, collect_files, rewrite_repo
 from gaggle.spec import Migration
-from gaggle.sql import SqlRewriter
+from gaggle.sql import SqlRewriter, dataform
 from gaggle.sql.branches import branch_templates
 from gaggle.sql.script import mask_control_flow
 from gaggle.validation.analysis import Analysis, Validator, Verdict, judge
@@ -113,7 +113,7 @@ def validate_repo(
         f
         for f in outcome.files
         if (
-            f.kind in ("sql", "dbt-model")
+            f.kind in ("sql", "dbt-model", "dataform-sqlx")
             and (f.result.changed or (f.kind == "dbt-model" and dbt_changed))
         )
         or (f.kind == "scala" and f.result.changed)
@@ -163,6 +163,11 @@ def validate_edits(
             except Exception as err:  # one file's surprise is its own failure
                 problems.append(f"could not be validated ({type(err).__name__}: {err})")
             failures += [_compile_failure(path, problem) for problem in problems]
+        if path.lower().endswith(".sqlx"):  # Dataform: its SQL, the JavaScript masked
+            if before != after:
+                masked = (_dataform_sql(before), _dataform_sql(after))
+                pending += _changed_statements(path, "dataform", *masked, failures)
+            continue
         if not path.lower().endswith(".sql"):
             continue
         if before == after and (outcome is None or path not in renderers):
@@ -322,6 +327,11 @@ def _airflow(text: str) -> CompiledModel:
     # the repo's template is untrusted: sandboxed, so it cannot reach Python's internals
     rendered = SandboxedEnvironment(undefined=jinja2.ChainableUndefined).from_string(text)
     sql = rendered.render(**AIRFLOW_CONTEXT)
+    return CompiledModel(sql, tuple(range(1, sql.count("\n") + 2)))
+
+
+def _dataform_sql(text: str) -> CompiledModel:
+    sql = dataform.mask(text)[0]  # same lines: statement lines point into the file
     return CompiledModel(sql, tuple(range(1, sql.count("\n") + 2)))
 
 
