@@ -464,6 +464,21 @@ def test_symlinks_are_skipped_and_each_files_mode_is_kept():
         _follows_the_description(server)
 
 
+def test_the_github_forge_reads_every_suffix_a_framework_handles():
+    """One list of suffixes for both forges: a Dataform .sqlx (or an upper-case .SQL) on
+    GitHub is read like on the local forge, never silently skipped."""
+    from gaggle.repo import TEXT_SUFFIXES
+
+    files = {f"defs/f{n}{suffix}": "SELECT 1\n" for n, suffix in enumerate(sorted(TEXT_SUFFIXES))}
+    files["defs/upper.SQL"] = "SELECT 1\n"
+    files["defs/image.png"] = "not text"
+    with FakeGitHub() as server:
+        server.add_repo(REPO, files)
+        forge = _forge(server)
+        _, sha = forge.default_branch(REPO)
+        assert sorted(forge.read_files(REPO, sha)) == sorted(set(files) - {"defs/image.png"})
+
+
 def test_a_push_while_gaggle_updates_the_branch_is_not_overwritten(server):
     forge = _forge(server)
     forge.propose(_proposal(forge))

@@ -33,6 +33,7 @@ import math
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 import requests
@@ -55,12 +56,12 @@ from gaggle.forges.base import (
 )
 from gaggle.forges.http_cache import HttpCache, MemoryHttpCache, SqlHttpCache
 from gaggle.forges.pacing import SqlPacer, code_search_pacer
+from gaggle.repo import TEXT_SUFFIXES  # the files any framework reads: one list
 
 DEFAULT_BASE_URL = "https://api.github.com"
 SEARCH_CAP = 1000  # GitHub returns at most this many results of one code search query
 SEARCH_PER_PAGE = 100
 SEARCH_ATTEMPTS = 6  # rate-limit answers waited out before giving up on one page
-TEXT_SUFFIXES = (".sql", ".yml", ".yaml", ".json", ".scala", ".sbt", ".sc")
 SYMLINK_MODE = "120000"
 IDENTITY = InputGitAuthor(GAGGLE_NAME, GAGGLE_EMAIL)  # author and committer of gaggle's commits
 LIMIT_ATTEMPTS = 8  # rate-limit answers waited out for one request before giving up
@@ -141,7 +142,10 @@ class GitHubForge:
         if tree.truncated:
             files.unreadable["*"] = "GitHub truncated the tree listing: files past it were not read"
         for element in tree.tree:
-            wanted = element.path.endswith(TEXT_SUFFIXES) or element.path in CODEOWNERS_PATHS
+            wanted = (
+                PurePosixPath(element.path).suffix.lower() in TEXT_SUFFIXES
+                or element.path in CODEOWNERS_PATHS
+            )
             if element.type != "blob" or element.mode == SYMLINK_MODE or not wanted:
                 continue
             if (element.size or 0) > 1_000_000:
