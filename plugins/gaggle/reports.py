@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from gaggle.repo import RepoOutcome
 from gaggle.spec import Migration
-from gaggle.sql.report import DECISIONS
+from gaggle.sql.report import DECISIONS, todo_marker
 from gaggle.validation.repo import StatementResult
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _done_when(migration: Migration, outcome: RepoOutcome) -> list[str]:
     flagged = [f for f in outcome.touched if f.result.flags]
     if not flagged:
         return []
-    marker = f"`TODO(data-migration {migration.id})`"
+    marker = f"`{todo_marker(migration.id)}`"
     lines = [
         "### When this repo counts as done",
         "",

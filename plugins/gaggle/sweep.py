@@ -28,6 +28,7 @@ from gaggle.pipeline import Steps, checked_out, mentioning_files, unreadable_can
 from gaggle.progress import counts_of
 from gaggle.repo import rewrite_repo
 from gaggle.spec import Migration
+from gaggle.sql.report import todo_marker
 from gaggle.validation.repo import validate_edits
 
 NUDGE = (
@@ -167,7 +168,7 @@ def _revalidate(forge, migration, ledger, validator, state, pull, settings, resu
 def judge_edits(migration, base_files, edited_files, validator) -> tuple[str, str]:
     """(commit status state, one-line reason) for a branch's files against its start."""
     results = validate_edits(migration, base_files, edited_files, validator)
-    marker = f"TODO(data-migration {migration.id})"
+    marker = todo_marker(migration.id)
     waiting = {path for path, text in edited_files.items() if marker in text}
     failed = [r for r in results if not r.verdict.ok]
     blocking = [r for r in failed if r.path not in waiting]

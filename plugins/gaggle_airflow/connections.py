@@ -73,16 +73,20 @@ def github_forge(conn_id: str = GITHUB_CONN_ID, **kwargs):
     """The github provider's conventions: the token in `password`, the API base URL (for
     Enterprise) in `host`; a GitHub App by the extras `app_id`, `installation_id` and
     `private_key` (or `key_path`)."""
-    from gaggle.forges.github import DEFAULT_BASE_URL, GitHubForge, auth_from_settings
+    from gaggle.forges.github import (
+        DEFAULT_BASE_URL,
+        GitHubForge,
+        app_private_key,
+        auth_from_settings,
+    )
 
     connection = BaseHook.get_connection(conn_id)
     extra = connection.extra_dejson
-    key = extra.get("private_key")
-    if not key and extra.get("key_path"):
-        with open(extra["key_path"], encoding="utf-8") as handle:
-            key = handle.read()
     auth = auth_from_settings(
-        connection.password, extra.get("app_id"), key, extra.get("installation_id")
+        connection.password,
+        extra.get("app_id"),
+        app_private_key(extra),
+        extra.get("installation_id"),
     )
     return GitHubForge(auth, connection.host or DEFAULT_BASE_URL, **kwargs)
 

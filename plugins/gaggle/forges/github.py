@@ -740,6 +740,16 @@ def token_auth(token: str) -> Auth.Auth:
     return Auth.Token(token)
 
 
+def app_private_key(extra: Mapping[str, Any]) -> str | None:
+    """A GitHub App's key from the github provider's connection extras: `private_key`
+    inline, else the file at `key_path`."""
+    key = extra.get("private_key")
+    if not key and extra.get("key_path"):
+        with open(extra["key_path"], encoding="utf-8") as handle:
+            key = handle.read()
+    return key
+
+
 def app_auth(app_id: int | str, private_key: str, installation_id: int) -> Auth.Auth:
     """A GitHub App installation: PyGithub renews its one-hour token before it expires."""
     return Auth.AppAuth(app_id, private_key).get_installation_auth(installation_id)
@@ -810,10 +820,7 @@ def _connection_settings(raw: str) -> dict[str, Any]:
             host = f"{host}:{parts.port}"
         if host and parts.path not in ("", "/"):
             host += urllib.parse.unquote(parts.path)
-    key = extra.get("private_key")
-    if not key and extra.get("key_path"):
-        with open(extra["key_path"], encoding="utf-8") as handle:
-            key = handle.read()
+    key = app_private_key(extra)
     base_url = host or DEFAULT_BASE_URL
     if "://" not in base_url:
         base_url = f"https://{base_url}"

@@ -28,7 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from gaggle.sql import SqlRewriter
 from gaggle.sql.edits import Edit, LineIndex
-from gaggle.sql.report import Flag, FlagReason
+from gaggle.sql.report import Flag, FlagReason, todo_marker
 
 WRITE = "write"
 WHOLE_READ = "whole-read"
@@ -247,7 +247,7 @@ def held_target(
     if json:
         return flag, None  # JSON has no comments: the flag is in the report and the PR
     migration = engine.migration
-    comment = f"# TODO(data-migration {migration.id}): {message}. See {migration.guide_url}"
+    comment = f"# {todo_marker(migration.id)}: {message}. See {migration.guide_url}"
     if comment in index.comment_block_above(line, "#"):
         return flag, None
     line_text = index.line_text(line)

@@ -29,7 +29,7 @@ from gaggle.sql import RewriteResult, SqlRewriter, TemplateTable
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.edits import apply as apply_edits
 from gaggle.sql.flag_comments import FlagCommenter
-from gaggle.sql.report import Flag, FlagReason
+from gaggle.sql.report import Flag, FlagReason, todo_marker
 
 _SOURCE = re.compile(
     r"""source\(\s*(?P<q1>['"])(?P<source>[^'"]+)(?P=q1)\s*,\s*(?P<q2>['"])(?P<table>[^'"]+)(?P=q2)\s*\)"""
@@ -641,7 +641,7 @@ class DbtSession:
             f"check its readers and point it at {self.engine.new_for[old]}"
         )
         comment = (
-            f"{' ' * max(entry.column - 2, 0)}# TODO(data-migration {self.engine.migration.id}): {message}. "
+            f"{' ' * max(entry.column - 2, 0)}# {todo_marker(self.engine.migration.id)}: {message}. "
             f"See {self.engine.migration.guide_url}\n"
         )
         if comment.strip() not in index.line_text(max(entry.line - 1, 1)).strip():
@@ -669,7 +669,7 @@ class DbtSession:
                 Flag(entry.line, entry.column + 1, FlagReason.UNRESOLVED_TEMPLATE, message)
             )
             comment = (
-                f"{' ' * max(entry.column - 2, 0)}# TODO(data-migration {self.engine.migration.id}): {message}. "
+                f"{' ' * max(entry.column - 2, 0)}# {todo_marker(self.engine.migration.id)}: {message}. "
                 f"See {self.engine.migration.guide_url}\n"
             )
             if comment.strip() not in index.line_text(entry.line - 1).strip():
@@ -717,7 +717,7 @@ class DbtSession:
                 else f"is now {rule.expression}"
             )
             comment = (
-                f"{indent}# TODO(data-migration {self.engine.migration.id}): {column['name']} "
+                f"{indent}# {todo_marker(self.engine.migration.id)}: {column['name']} "
                 f"{what}; move its docs and tests. See {self.engine.migration.guide_url}\n"
             )
             if comment.strip() not in index.line_text(line - 1).strip():

@@ -48,7 +48,7 @@ from gaggle.frameworks.scio_flow import (
 from gaggle.names import TableName
 from gaggle.sql import RewriteResult, SqlRewriter
 from gaggle.sql.edits import Edit, LineIndex
-from gaggle.sql.report import Flag, FlagReason
+from gaggle.sql.report import Flag, FlagReason, todo_marker
 
 SCALA_SUFFIXES = (".scala", ".sc")
 _IDENT_START = re.compile(r"[A-Za-z_]")
@@ -470,7 +470,6 @@ _FIXTURE_SETTER = re.compile(r"\.\s*(?:set|put)\s*\(\s*$")
 _VAL_DECL = re.compile(r"\b(?:val|var)\s+([A-Za-z_]\w*)\s*(?::[^=\n]+)?=(?!=)")
 _IMPORT_OBJECT = re.compile(r"\bimport\s+(?:[\w.]*\.)?(\w+)\s*\.\s*(?:_|\{|\w+)")
 _SPEC_ARG = re.compile(r"\s*(?:Table\s*\.\s*Spec\s*\(\s*)?([A-Za-z_][\w.]*)\s*\)?\s*")
-_TODO = "TODO(data-migration {id})"
 # writes: Scio's saveAs... (and a `.toTable(...)` helper), Beam's BigQueryIO.write...to(...),
 # a JobTest's expected output: the old table there is a producer's, never retargeted
 _WRITE_CALL = re.compile(
@@ -649,7 +648,7 @@ class _ScalaFile:
 
     def _todo_markers(self) -> None:
         """A TODO comment of this migration left on a branch means a flag is unresolved."""
-        marker = _TODO.format(id=self.engine.migration.id)
+        marker = todo_marker(self.engine.migration.id)
         for found in re.finditer(re.escape(marker), self.text):
             self._flag(
                 found.start(),
@@ -1980,7 +1979,7 @@ class _ScalaFile:
     def _comment_lines(self) -> None:
         """One TODO comment per flagged thing, right above its line (or statement)."""
         migration = self.engine.migration
-        marker = _TODO.format(id=migration.id)
+        marker = todo_marker(migration.id)
         lines = sorted(set(self.accesses) | set(self.notes))
         for line in lines:
             start = self.index.line_start(line)

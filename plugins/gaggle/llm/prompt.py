@@ -17,6 +17,7 @@ from gaggle.mapping import ColumnRule, TablePair
 from gaggle.names import TableName
 from gaggle.schema import Field, TableSchema
 from gaggle.spec import Migration
+from gaggle.sql.report import todo_marker
 
 SYSTEM = """\
 You help gaggle, a tool that migrates BigQuery SQL from deprecated tables to their \
@@ -65,7 +66,7 @@ def manual_comment(migration: Migration, rule: ColumnRule) -> str:
     """The comment the engine writes above a manual column (gaggle.sql.engine's format)."""
     note = f": {rule.note}" if rule.note else ""
     return (
-        f"-- TODO(data-migration {migration.id}): {rule.column} has no automatic "
+        f"-- {todo_marker(migration.id)}: {rule.column} has no automatic "
         f"mapping{note}. See {migration.guide_url}"
     )
 

@@ -21,7 +21,7 @@ import re
 from gaggle.spec import Migration
 from gaggle.sql.edits import Edit, LineIndex
 from gaggle.sql.edits import apply as apply_edits
-from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult
+from gaggle.sql.report import Change, Flag, FlagReason, RewriteResult, todo_marker
 from gaggle.sql.template_literals import LiteralTables, literals, not_sql
 from gaggle.sql.templates import EXPRESSION
 
@@ -29,7 +29,6 @@ _ALREADY_COMMENTED = {FlagReason.MANUAL_COLUMN, FlagReason.COLUMN_DOCS}
 _EXPRESSION = re.compile(EXPRESSION, re.S)
 _CONFIG = re.compile(r"\{\{-?\s*config\s*\(")
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
-TODO = "TODO(data-migration"
 # Tags whose literals can end up in the rendered SQL (not `if` conditions: those only test).
 _SET_BLOCK = re.compile(
     r"\{%-?\s*set\s+(?P<name>\w+)\s*-?%\}(?P<body>.*?)\{%-?\s*endset\s*-?%\}", re.S
@@ -197,7 +196,7 @@ class FlagCommenter:
     def comment(self, flag: Flag, tables: str) -> str:
         message = " ".join(flag.message.split()).rstrip(".")
         return (
-            f"-- {TODO} {self.migration.id}): {tables}: {flag.reason}: {message}. "
+            f"-- {todo_marker(self.migration.id)}: {tables}: {flag.reason}: {message}. "
             f"See {self.migration.guide_url}"
         )
 

@@ -7,7 +7,7 @@ from gaggle.sql.context import (
     RewriteContext,
 )
 from gaggle.sql.edits import Edit
-from gaggle.sql.report import Flag, FlagReason
+from gaggle.sql.report import Flag, FlagReason, todo_marker
 
 
 def comment_manual_columns(ctx: RewriteContext) -> None:
@@ -39,7 +39,7 @@ def comment_manual_columns(ctx: RewriteContext) -> None:
         for use in uses:
             note = f": {use.rule.note}" if use.rule.note else ""
             comment = (
-                f"-- TODO(data-migration {migration.id}): {use.column} has no automatic "
+                f"-- {todo_marker(migration.id)}: {use.column} has no automatic "
                 f"mapping{note}. See {migration.guide_url}"
             )
             if comment not in above:

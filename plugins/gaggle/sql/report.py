@@ -22,6 +22,12 @@ class FlagReason(StrEnum):
     INTERNAL_ERROR = "internal-error"  # a bug in gaggle: the file is left unchanged
 
 
+def todo_marker(migration_id: str) -> str:
+    """What every comment gaggle writes into a file starts with: the reviewer finds the
+    decisions by it, and the sweep's re-scan keeps a repo out of done while one is left."""
+    return f"TODO(data-migration {migration_id})"
+
+
 # Flags that ask a human to decide (the PR says where, the guide says how); the others
 # are the engine's own limits. One list for the PR body, the ledger and the dashboard.
 DECISIONS = frozenset(
